@@ -1,0 +1,15 @@
+/**
+ * An error meant for the user: its message is one complete line that names the file or input and the
+ * problem. The CLI prints it without a stack trace and exits non-zero.
+ */
+export class MinivlError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'MinivlError';
+  }
+}
+
+/** Throws a MinivlError; usable in expressions (`x ?? fail('...')`). */
+export function fail(message: string): never {
+  throw new MinivlError(message);
+}
