@@ -1,0 +1,104 @@
+/**
+ * Where the graph builders get their weights from: a checkpoint (external initializers pointing into
+ * the safetensors files) or shapes only (for building real-size graphs without any weights).
+ */
+import { dirname, relative, isAbsolute, sep } from 'node:path';
+import type { Checkpoint } from '../io/checkpoint.ts';
+import type { GraphBuilder, Value, DType, TensorData } from '../graph/builder.ts';
+import { fail } from '../errors.ts';
+
+/** Safetensors dtypes the graphs accept as weights, with their ONNX names. */
+const ONNX_DTYPE: Record<string, DType> = { F32: 'float32', BF16: 'bfloat16', F16: 'float16' };
+const BYTES: Record<string, number> = { F32: 4, BF16: 2, F16: 2 };
+
+export interface WeightRef {
+  name: string;
+  /** Safetensors dtype ('F32' | 'BF16' | 'F16'). */
+  dtype: string;
+  shape: number[];
+  data: TensorData;
+}
+
+export interface WeightSource {
+  ref(name: string): WeightRef;
+  /** The folder external-data locations are relative to (null for shape-only sources). */
+  readonly externalFolder: string | null;
+}
+
+/**
+ * External initializers pointing straight into the checkpoint's safetensors files. ORT resolves
+ * `location` against one folder, so all files must share a real folder (true for a plain checkpoint
+ * folder and for the HF cache's blobs/ folder).
+ */
+export function checkpointWeights(ckpt: Checkpoint): WeightSource {
+  const folders = new Set(ckpt.files.map((f) => dirname(f.path)));
+  if (folders.size !== 1) fail(`${ckpt.dir}: the safetensors shards resolve to different folders (${[...folders].join(', ')}); put them in one folder`);
+  const folder = [...folders][0]!;
+  return {
+    externalFolder: folder,
+    ref(name) {
+      const info = ckpt.tensor(name);
+      if (!(info.dtype in ONNX_DTYPE)) fail(`${ckpt.dir}: tensor '${name}' has dtype ${info.dtype}; expected BF16, F16 or F32`);
+      const location = relative(folder, info.file);
+      if (isAbsolute(location) || location.startsWith('..') || location.includes(sep)) {
+        fail(`${ckpt.dir}: tensor file ${info.file} is outside ${folder}`);
+      }
+      return { name, dtype: info.dtype, shape: info.shape, data: { kind: 'external', location, offset: info.offset, length: info.byteLength } };
+    },
+  };
+}
+
+/** Shapes only: initializers are declared external to a placeholder file and never loaded. */
+export function shapeOnlyWeights(tensors: Iterable<{ name: string; dtype?: string; shape: readonly number[] }>): WeightSource {
+  const map = new Map<string, WeightRef>();
+  for (const t of tensors) {
+    const dtype = t.dtype ?? 'BF16';
+    const length = t.shape.reduce((a, b) => a * b, 1) * (BYTES[dtype] ?? 2);
+    map.set(t.name, { name: t.name, dtype, shape: [...t.shape], data: { kind: 'external', location: 'weights-not-loaded', offset: 0, length } });
+  }
+  return {
+    externalFolder: null,
+    ref: (name) => map.get(name) ?? fail(`no tensor '${name}' in the inventory`),
+  };
+}
+
+/**
+ * Adds checkpoint tensors to one graph as initializers (once per name) and hands out float32 values:
+ * BF16/F16 are followed by a Cast that ORT folds at session creation.
+ */
+export class GraphWeights {
+  private readonly f32 = new Map<string, Value>();
+  private readonly stored = new Map<string, Value>();
+  constructor(readonly g: GraphBuilder, readonly src: WeightSource) {}
+
+  /** The tensor in its stored dtype (e.g. the bf16 embedding table, gathered before the cast). */
+  raw(name: string, expectShape?: readonly number[]): { value: Value; dtype: string; shape: number[] } {
+    const ref = this.src.ref(name);
+    if (expectShape && (ref.shape.length !== expectShape.length || ref.shape.some((d, i) => d !== expectShape[i]))) {
+      fail(`tensor '${name}' has shape [${ref.shape.join(', ')}], expected [${expectShape.join(', ')}]`);
+    }
+    let v = this.stored.get(name);
+    if (!v) {
+      v = this.g.initializer({ name, dtype: ONNX_DTYPE[ref.dtype]!, dims: ref.shape, data: ref.data });
+      this.stored.set(name, v);
+    }
+    return { value: v, dtype: ref.dtype, shape: ref.shape };
+  }
+
+  /** The tensor as float32 (checks the shape when given). */
+  get(name: string, expectShape?: readonly number[]): Value {
+    const hit = this.f32.get(name);
+    if (hit) return hit;
+    const r = this.raw(name, expectShape);
+    const v = r.dtype === 'F32' ? r.value : this.g.cast(r.value, 'float32');
+    this.f32.set(name, v);
+    return v;
+  }
+
+  /** Registers an in-memory float32 tensor under a checkpoint name (e.g. a resized position embedding). */
+  setFloat32(name: string, data: Float32Array, dims: number[]): Value {
+    const v = this.g.initializer({ name, dtype: 'float32', dims, data: { kind: 'raw', bytes: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) } });
+    this.f32.set(name, v);
+    return v;
+  }
+}

@@ -1,0 +1,154 @@
+import { readFileSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { fail } from '../errors.ts';
+
+/** One added token as transformers' `AddedToken` describes it. */
+export interface AddedTokenSpec {
+  id: number;
+  content: string;
+  lstrip: boolean;
+  rstrip: boolean;
+  singleWord: boolean;
+  normalized: boolean;
+  special: boolean;
+}
+
+/**
+ * Everything the HF wrapper layer reads from `tokenizer_config.json`, `added_tokens.json` and
+ * `special_tokens_map.json`. Flags absent from the files stay undefined so each tokenizer class can
+ * apply its own class default.
+ */
+export interface TokenizerSettings {
+  tokenizerClass?: string;
+  /** Sorted by id; content is unique. */
+  addedTokens: AddedTokenSpec[];
+  bosToken?: string;
+  eosToken?: string;
+  unkToken?: string;
+  padToken?: string;
+  additionalSpecialTokens: string[];
+  addBosToken?: boolean;
+  addEosToken?: boolean;
+  legacy?: boolean;
+  addPrefixSpace?: boolean;
+  cleanUpTokenizationSpaces?: boolean;
+  splitSpecialTokens?: boolean;
+}
+
+/** Reads and parses a JSON file; any failure is a one-line MinivlError naming the file. */
+export function readJsonFile(path: string): unknown {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    fail(`${path}: cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+  }
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    fail(`${path}: malformed JSON (${(e as Error).message.split('\n')[0]})`);
+  }
+}
+
+function readJsonObject(path: string): Record<string, unknown> | undefined {
+  if (!existsSync(path)) return undefined;
+  const v = readJsonFile(path);
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) fail(`${path}: expected a JSON object`);
+  return v as Record<string, unknown>;
+}
+
+
+/** A special-token entry is a string or a serialized AddedToken object. */
+function tokenContent(v: unknown, file: string, key: string): string | undefined {
+  if (v === null || v === undefined) return undefined;
+  if (typeof v === 'string') return v;
+  if (typeof v === 'object' && typeof (v as { content?: unknown }).content === 'string') return (v as { content: string }).content;
+  fail(`${file}: "${key}" must be a string or an object with "content"`);
+}
+
+function optBool(obj: Record<string, unknown>, key: string, file: string): boolean | undefined {
+  const v = obj[key];
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== 'boolean') fail(`${file}: "${key}" must be true or false`);
+  return v;
+}
+
+export function readTokenizerSettings(dir: string): TokenizerSettings {
+  const configFile = join(dir, 'tokenizer_config.json');
+  const addedFile = join(dir, 'added_tokens.json');
+  const mapFile = join(dir, 'special_tokens_map.json');
+  const config = readJsonObject(configFile) ?? {};
+  const addedJson = readJsonObject(addedFile);
+  const specialMap = readJsonObject(mapFile);
+
+  const byId = new Map<number, AddedTokenSpec>();
+  const decoder = config.added_tokens_decoder;
+  if (decoder !== undefined) {
+    if (decoder === null || typeof decoder !== 'object') fail(`${configFile}: "added_tokens_decoder" must be an object`);
+    for (const [key, raw] of Object.entries(decoder as Record<string, unknown>)) {
+      const id = Number(key);
+      const t = raw as Record<string, unknown>;
+      if (!Number.isInteger(id) || id < 0 || !t || typeof t !== 'object' || typeof t.content !== 'string' || t.content === '') {
+        fail(`${configFile}: bad added_tokens_decoder entry "${key}"`);
+      }
+      byId.set(id, {
+        id,
+        content: t.content,
+        lstrip: t.lstrip === true,
+        rstrip: t.rstrip === true,
+        singleWord: t.single_word === true,
+        normalized: t.normalized === true,
+        special: t.special === true,
+      });
+    }
+  }
+  // added_tokens.json (content -> id) is the older form; entries it adds are plain, non-special tokens.
+  if (addedJson) {
+    for (const [content, id] of Object.entries(addedJson)) {
+      if (!Number.isInteger(id) || (id as number) < 0 || content === '') fail(`${addedFile}: bad entry "${content}"`);
+      if (!byId.has(id as number)) {
+        byId.set(id as number, { id: id as number, content, lstrip: false, rstrip: false, singleWord: false, normalized: true, special: false });
+      }
+    }
+  }
+
+  // special_tokens_map.json overrides the same keys of tokenizer_config.json (as in from_pretrained).
+  const named = (key: string): string | undefined => {
+    if (specialMap && specialMap[key] !== undefined) return tokenContent(specialMap[key], mapFile, key);
+    return tokenContent(config[key], configFile, key);
+  };
+  const additionalRaw = specialMap?.additional_special_tokens ?? config.additional_special_tokens ?? [];
+  const additionalFile = specialMap?.additional_special_tokens !== undefined ? mapFile : configFile;
+  if (!Array.isArray(additionalRaw)) fail(`${additionalFile}: "additional_special_tokens" must be a list`);
+  const additionalSpecialTokens = additionalRaw.map((v, i) => tokenContent(v, additionalFile, `additional_special_tokens[${i}]`) ?? '');
+
+  const cls = config.tokenizer_class;
+  if (cls !== undefined && typeof cls !== 'string') fail(`${configFile}: "tokenizer_class" must be a string`);
+
+  const addedTokens = [...byId.values()].sort((a, b) => a.id - b.id);
+  const seen = new Set<string>();
+  for (const t of addedTokens) {
+    if (seen.has(t.content)) fail(`${configFile}: added token "${t.content}" has two ids`);
+    seen.add(t.content);
+  }
+  return {
+    tokenizerClass: cls as string | undefined,
+    addedTokens,
+    bosToken: named('bos_token'),
+    eosToken: named('eos_token'),
+    unkToken: named('unk_token'),
+    padToken: named('pad_token'),
+    additionalSpecialTokens: additionalSpecialTokens.filter((s) => s !== ''),
+    addBosToken: optBool(config, 'add_bos_token', configFile),
+    addEosToken: optBool(config, 'add_eos_token', configFile),
+    legacy: optBool(config, 'legacy', configFile),
+    addPrefixSpace: optBool(config, 'add_prefix_space', configFile),
+    cleanUpTokenizationSpaces: optBool(config, 'clean_up_tokenization_spaces', configFile),
+    splitSpecialTokens: optBool(config, 'split_special_tokens', configFile),
+  };
+}
+
+/** The raw tokenizer_config.json object (for the tokenizer.json path, which hands it to the library). */
+export function readTokenizerConfigObject(dir: string): Record<string, unknown> {
+  return readJsonObject(join(dir, 'tokenizer_config.json')) ?? {};
+}

@@ -1,0 +1,115 @@
+import { AddedTokenSplitter } from './added-tokens.ts';
+import type { AddedTokenSpec, TokenizerSettings } from './settings.ts';
+import { createStreamDecoder } from './stream-decoder.ts';
+import type { StreamDecoder, Tokenizer } from './types.ts';
+
+/** One id handed to a model's decoder: its string (added-token content or model piece). */
+export interface DecodeToken {
+  id: number;
+  text: string;
+  added?: AddedTokenSpec;
+}
+
+/** The model-specific part under transformers' common added-token layer. */
+export interface TokenModel {
+  /** Number of ids the model itself defines. */
+  readonly size: number;
+  pieceToId(piece: string): number | undefined;
+  idToPiece(id: number): string | undefined;
+  /** Ids of one text segment between added tokens; `atInputStart`: it begins at offset 0 of the input. */
+  encodeSegment(text: string, atInputStart: boolean): number[];
+  /** Text of the (already filtered) tokens. */
+  decode(tokens: DecodeToken[]): string;
+  /** Whether decode applies transformers' clean-up rules (the stream decoder must hold back text). */
+  readonly cleansUp: boolean;
+}
+
+export interface WrapperDefaults {
+  addBosToken: boolean;
+  addEosToken: boolean;
+}
+
+/**
+ * transformers' tokenizer wrapper: added tokens (split out before the model runs, with their strip
+ * flags), BOS/EOS insertion, special-token skipping on decode and id <-> token lookups. Flags come
+ * from the checkpoint's files; `defaults` are the class defaults for flags the files omit.
+ */
+export class WrappedTokenizer implements Tokenizer {
+  readonly bosId?: number;
+  readonly eosId?: number;
+  readonly padId?: number;
+  readonly unkId?: number;
+  readonly vocabSize: number;
+  readonly specialIds = new Set<number>();
+  private readonly addedById = new Map<number, AddedTokenSpec>();
+  private readonly addedByContent = new Map<string, AddedTokenSpec>();
+  private readonly splitter: AddedTokenSplitter;
+  private readonly addBos: boolean;
+  private readonly addEos: boolean;
+
+  constructor(
+    readonly settings: TokenizerSettings,
+    readonly model: TokenModel,
+    defaults: WrapperDefaults,
+  ) {
+    for (const t of settings.addedTokens) {
+      this.addedById.set(t.id, t);
+      this.addedByContent.set(t.content, t);
+      if (t.special) this.specialIds.add(t.id);
+    }
+    const idOf = (tok?: string) => (tok === undefined ? undefined : this.tokenToId(tok));
+    this.bosId = idOf(settings.bosToken);
+    this.eosId = idOf(settings.eosToken);
+    this.padId = idOf(settings.padToken);
+    this.unkId = idOf(settings.unkToken);
+    // transformers' all_special_ids: the named special tokens are skipped on decode too.
+    for (const tok of [settings.bosToken, settings.eosToken, settings.unkToken, settings.padToken, ...settings.additionalSpecialTokens]) {
+      const id = idOf(tok);
+      if (id !== undefined) this.specialIds.add(id);
+    }
+    const maxAdded = settings.addedTokens.reduce((m, t) => Math.max(m, t.id + 1), 0);
+    this.vocabSize = Math.max(model.size, maxAdded);
+    // With split_special_tokens, special tokens in the text are tokenized as plain text.
+    const matchable = settings.splitSpecialTokens ? settings.addedTokens.filter((t) => !t.special) : settings.addedTokens;
+    this.splitter = new AddedTokenSplitter(matchable);
+    this.addBos = (settings.addBosToken ?? defaults.addBosToken) && this.bosId !== undefined;
+    this.addEos = (settings.addEosToken ?? defaults.addEosToken) && this.eosId !== undefined;
+  }
+
+  encode(text: string, opts: { addSpecialTokens?: boolean } = {}): number[] {
+    const special = opts.addSpecialTokens ?? true;
+    const ids: number[] = [];
+    if (special && this.addBos) ids.push(this.bosId!);
+    for (const seg of this.splitter.split(text)) {
+      if (seg.token) ids.push(seg.token.id);
+      else for (const id of this.model.encodeSegment(seg.text, seg.start === 0)) ids.push(id);
+    }
+    if (special && this.addEos) ids.push(this.eosId!);
+    return ids;
+  }
+
+  decode(ids: number[], opts: { skipSpecialTokens?: boolean } = {}): string {
+    const skip = opts.skipSpecialTokens ?? false;
+    const tokens: DecodeToken[] = [];
+    for (const id of ids) {
+      if (skip && this.specialIds.has(id)) continue;
+      const added = this.addedById.get(id);
+      const text = added?.content ?? this.model.idToPiece(id);
+      if (text === undefined) continue; // ids outside the vocabulary (e.g. padded embedding rows) decode to nothing
+      tokens.push({ id, text, added });
+    }
+    return this.model.decode(tokens);
+  }
+
+  tokenToId(token: string): number | undefined {
+    return this.addedByContent.get(token)?.id ?? this.model.pieceToId(token);
+  }
+
+  idToToken(id: number): string | undefined {
+    return this.addedById.get(id)?.content ?? this.model.idToPiece(id);
+  }
+
+  createStreamDecoder(opts: { skipSpecialTokens?: boolean } = {}): StreamDecoder {
+    return createStreamDecoder((ids) => this.decode(ids, opts), this.model.cleansUp);
+  }
+}
