@@ -59,9 +59,10 @@ export function resolveSamplingOptions(o: SamplingOptions = {}): ResolvedSamplin
 export class Xoshiro128 {
   private s = new Uint32Array(4);
 
-  constructor(seed: number) {
-    // splitmix32 over the seed's low and high 32-bit halves, so seeds above 2^32 still differ.
-    let x = (seed >>> 0) ^ Math.imul(Math.floor(seed / 2 ** 32) >>> 0, 0x9e3779b9);
+  /** `stream` selects an independent sequence for the same seed (e.g. one per tensor). */
+  constructor(seed: number, stream = 0) {
+    // splitmix32 over the seed's low and high 32-bit halves (seeds above 2^32 still differ) and the stream.
+    let x = (seed >>> 0) ^ Math.imul(Math.floor(seed / 2 ** 32) >>> 0, 0x9e3779b9) ^ Math.imul(stream >>> 0, 0x85ebca6b);
     for (let i = 0; i < 4; i++) {
       x = (x + 0x9e3779b9) | 0;
       let z = x;

@@ -104,8 +104,10 @@ export async function decodeRgb(buf: Uint8Array, src: string | Uint8Array): Prom
     if (meta.depth === 'ushort' && meta.channels === 1) {
       // Pillow opens 16-bit gray as mode I and convert('RGB') clips to 255 (it does not scale), whereas
       // libvips scales by 1/256; take the 16-bit samples and clip like Pillow.
-      const { data, info } = await sharpInput(buf).extractChannel(0).raw({ depth: 'ushort' }).toBuffer({ resolveWithObject: true });
-      const u16 = new Uint16Array(data.buffer, data.byteOffset, info.width * info.height);
+      const { data, info } = await sharpInput(buf).pipelineColourspace('grey16').toColourspace('grey16').raw({ depth: 'ushort' }).toBuffer({ resolveWithObject: true });
+      const n = info.width * info.height;
+      // Native-endian samples; copy first if the view would be misaligned.
+      const u16 = data.byteOffset % 2 === 0 ? new Uint16Array(data.buffer, data.byteOffset, n) : new Uint16Array(Uint8Array.from(data).buffer, 0, n);
       const g = new Uint8Array(u16.length);
       for (let i = 0; i < g.length; i++) g[i] = u16[i]! > 255 ? 255 : u16[i]!;
       return { width: info.width, height: info.height, data: toRgb(g, info.width, info.height, 1) };

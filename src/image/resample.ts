@@ -256,6 +256,11 @@ export function resizeBicubic(img: RgbImage, width: number, height: number): Rgb
   if (width === inW && height === inH) return { width, height, data: data.slice() };
   const needH = width !== inW;
   const needV = height !== inH;
+  // A pass over an axis of length 1 is an exact copy (one tap of weight 2^22), so a 1-pixel-wide (or -high)
+  // image can run the other pass alone and be broadcast: same bytes, without the huge intermediate that an
+  // input like 1 x 100000 would otherwise need.
+  if (inW === 1 && needH && needV) return broadcast(resizeBicubic(img, 1, height), width, height);
+  if (inH === 1 && needH && needV) return broadcast(resizeBicubic(img, width, 1), width, height);
   const out = new Uint8Array(width * height * 3);
   if (!needV) {
     horizontalPass(data, inW, 0, inH, packTaps(precomputeCoefficients(inW, width), inW), out);
@@ -283,6 +288,25 @@ export function resizeBicubic(img: RgbImage, width: number, height: number): Rgb
     horizontalPass(data, inW, r0, r1, ht, band);
     verticalPass(band, rowLen, r0, yy0, yy1, vt, out, acc);
     yy0 = yy1;
+  }
+  return { width, height, data: out };
+}
+
+/** Stretches a 1-pixel-wide or 1-pixel-high image to width x height by repeating it. */
+function broadcast(img: RgbImage, width: number, height: number): RgbImage {
+  const out = new Uint8Array(width * height * 3);
+  const rowLen = width * 3;
+  if (img.width === 1) {
+    for (let y = 0; y < height; y++) {
+      const r = img.data[y * 3]!, g = img.data[y * 3 + 1]!, b = img.data[y * 3 + 2]!;
+      for (let o = y * rowLen, e = o + rowLen; o < e; o += 3) {
+        out[o] = r;
+        out[o + 1] = g;
+        out[o + 2] = b;
+      }
+    }
+  } else {
+    for (let y = 0; y < height; y++) out.set(img.data.subarray(0, rowLen), y * rowLen);
   }
   return { width, height, data: out };
 }

@@ -46,9 +46,10 @@ export async function probeVideo(src: VideoSource, fps = 1): Promise<{ numFrames
   try {
     const meta = await sharpInput(buf).metadata();
     const numFrames = meta.pages ?? 1;
-    const delays = meta.delay ?? [];
-    const total = delays.reduce((a: number, b: number) => a + b, 0);
-    // Average fps as a video decoder reports it; GIFs with no delays fall back to the caller's value.
+    // Average fps as a video decoder reports it. Like ffmpeg's GIF demuxer, delays under 20 ms count as
+    // 100 ms (players do the same); a still image (no delays) uses the caller's fps.
+    const delays: number[] = (meta.delay ?? []).map((d: number) => (d < 20 ? 100 : d));
+    const total = delays.reduce((a, b) => a + b, 0);
     return { numFrames, fps: total > 0 ? (1000 * delays.length) / total : fps };
   } catch (e) {
     throw decodeError(src, e);

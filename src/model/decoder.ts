@@ -14,7 +14,7 @@
  * Sequence-major past makes "the first P positions" one contiguous prefix of a max-length buffer,
  * so a JS-held cache is fed as zero-copy subarray views (ORT-NOTES.md).
  */
-import { GraphBuilder, type Value } from '../graph/builder.ts';
+import { GraphBuilder, float, type Value } from '../graph/builder.ts';
 import type { ModelConfig } from './config.ts';
 import { familySpec, type LayerNames } from './families.ts';
 import { GraphWeights, type WeightSource } from './weights.ts';
@@ -151,10 +151,12 @@ function attention(g: GraphBuilder, cfg: ModelConfig, q: Value, kAll: Value, vAl
   const { numHeads: NH, numKvHeads: KVH, headDim: d } = cfg.llm;
   const group = NH / KVH;
   const qg = g.transpose(g.reshape(q, [-1, KVH, group, d]), [1, 2, 0, 3]); // [KVH, G, S, d]
-  const kt = g.transpose(kAll, [2, 0, 3, 1]); // [KVH, 1, d, T]
+  // Keys stay [.., T, d] (a transpose that moves whole d-rows is far cheaper than one to [d, T]);
+  // the product uses transB and folds the 1/sqrt(d) scale into alpha.
+  const k = g.transpose(kAll, [2, 0, 1, 3]); // [KVH, 1, T, d]
   const v = g.transpose(vAll, [2, 0, 1, 3]); // [KVH, 1, T, d]
-  let scores = g.matMul(qg, kt); // [KVH, G, S, T]
-  scores = g.add(g.mul(scores, g.constF32([1 / Math.sqrt(d)], [])), mask);
+  let scores = g.op1('FusedMatMul', [qg, k], { transB: 1, alpha: float(1 / Math.sqrt(d)) }, 'com.microsoft'); // [KVH, G, S, T]
+  scores = g.add(scores, mask);
   const p = g.softmax(scores, -1);
   const o = g.matMul(p, v); // [KVH, G, S, d]
   return g.reshape(g.transpose(o, [2, 0, 1, 3]), [1, -1, NH * d]);

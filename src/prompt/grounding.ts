@@ -29,7 +29,8 @@ function parseQuads(s: string): Box[] {
 
 /** Converts 0..1000 coordinates to pixels of a width x height image. */
 export function denormalizeBox(b: Box, width: number, height: number): Box {
-  return [(b[0] / 1000) * width, (b[1] / 1000) * height, (b[2] / 1000) * width, (b[3] / 1000) * height];
+  // x * W / 1000 (multiply first) is exact for integer inputs, unlike x / 1000 * W.
+  return [(b[0] * width) / 1000, (b[1] * height) / 1000, (b[2] * width) / 1000, (b[3] * height) / 1000];
 }
 
 /**

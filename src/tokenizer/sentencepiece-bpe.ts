@@ -1,9 +1,10 @@
 import { fail } from '../errors.ts';
-import { MergeEngine, mergeKey } from './bpe-engine.ts';
+import { PieceMerger } from './piece-merger.ts';
 import { PieceType, type SentencePieceModel } from './sentencepiece-model.ts';
 import { decodeUtf8PerByte, escapeRegExp } from './text.ts';
 
 export const SPACE_SYMBOL = '\u2581'; // ▁
+const utf8 = new TextEncoder();
 
 /**
  * Which adjacent pair merges first.
@@ -16,17 +17,20 @@ export type MergePriority = 'score' | 'id';
 
 /**
  * A SentencePiece BPE model: normalization, user-defined pieces, merges and byte fallback, plus
- * SentencePiece's piece-level decoding. The merge loop itself is @huggingface/tokenizers' BPE.
+ * SentencePiece's piece-level decoding.
  *
- * As in sentencepiece's bpe_model.cc, merges may form any NORMAL or USER_DEFINED piece from two
- * symbols that are single characters or such pieces; USER_DEFINED pieces found in the text are
- * frozen symbols (never merged). UNUSED pieces are left out of the merge table (sentencepiece merges
- * and then re-splits them; none of the supported checkpoints has one).
+ * As in sentencepiece's bpe_model.cc, merges may form any NORMAL or USER_DEFINED piece (see
+ * piece-merger.ts); USER_DEFINED pieces found in the text are frozen symbols (never merged); a final
+ * symbol that is not a piece becomes byte pieces (byte_fallback) or `<unk>`. UNUSED pieces are left
+ * out (sentencepiece merges and then re-splits them; none of the supported checkpoints has one).
  */
 export class SentencePieceBpe {
   readonly pieces: SentencePieceModel['pieces'];
   private readonly pieceIds = new Map<string, number>();
-  private readonly engine: MergeEngine;
+  /** Pieces a final symbol may be emitted as. */
+  private readonly emit = new Map<string, number>();
+  private readonly byteIds: number[] = [];
+  private readonly merger: PieceMerger;
   private readonly userDefined?: RegExp;
 
   constructor(
@@ -36,36 +40,20 @@ export class SentencePieceBpe {
   ) {
     if (model.modelType !== 'BPE') fail(`${file}: SentencePiece model type ${model.modelType} is not supported (only BPE)`);
     this.pieces = model.pieces;
-    // Symbols that the merge loop may produce and emit, plus byte pieces for the fallback.
-    const vocab = new Map<string, number>();
+    // Pieces the merge loop may form and emit (NORMAL, USER_DEFINED) with their merge rank.
     const userDefined: string[] = [];
-    model.pieces.forEach((p, id) => {
-      if (!this.pieceIds.has(p.piece)) this.pieceIds.set(p.piece, id);
-      if (p.type === PieceType.NORMAL || p.type === PieceType.USER_DEFINED || p.type === PieceType.BYTE) {
-        if (!vocab.has(p.piece)) vocab.set(p.piece, id);
-      }
-      if (p.type === PieceType.USER_DEFINED) userDefined.push(p.piece);
-    });
-
     const rankOf = priority === 'id' ? (id: number) => id : denseScoreRanks(model.pieces);
     const ranks = new Map<string, number>();
     model.pieces.forEach((p, id) => {
+      if (!this.pieceIds.has(p.piece)) this.pieceIds.set(p.piece, id);
+      if (p.type === PieceType.BYTE) this.byteIds[parseInt(p.piece.slice(3, 5), 16)] = id;
       if (p.type !== PieceType.NORMAL && p.type !== PieceType.USER_DEFINED) return;
-      if (vocab.get(p.piece) !== id) return;
-      const chars = Array.from(p.piece);
-      if (chars.length < 2) return;
-      const rank = rankOf(id);
-      let left = '';
-      for (let k = 1; k < chars.length; k++) {
-        left += chars[k - 1];
-        const right = p.piece.slice(left.length);
-        if (!isSymbol(left, vocab, model) || !isSymbol(right, vocab, model)) continue;
-        ranks.set(mergeKey(left, right), rank);
-      }
+      if (p.type === PieceType.USER_DEFINED) userDefined.push(p.piece);
+      if (this.emit.has(p.piece)) return;
+      this.emit.set(p.piece, id);
+      ranks.set(p.piece, rankOf(id));
     });
-    const unk = model.pieces[model.unkId]?.piece;
-    this.engine = new MergeEngine(vocab, ranks, { byteFallback: model.byteFallback, unkToken: unk });
-    if (unk !== undefined && !vocab.has(unk)) vocab.set(unk, model.unkId);
+    this.merger = new PieceMerger(ranks);
 
     if (userDefined.length > 0) {
       userDefined.sort((a, b) => b.length - a.length);
@@ -130,7 +118,16 @@ export class SentencePieceBpe {
   }
 
   private pushWord(word: string, ids: number[]): void {
-    for (const piece of this.engine.encodeWord(word)) ids.push(this.pieceIds.get(piece)!);
+    for (const symbol of this.merger.merge(word)) {
+      const id = this.emit.get(symbol);
+      if (id !== undefined) {
+        ids.push(id);
+      } else if (this.model.byteFallback && this.byteIds.length === 256) {
+        for (const b of utf8.encode(symbol)) ids.push(this.byteIds[b]);
+      } else {
+        ids.push(this.model.unkId);
+      }
+    }
   }
 
   /**
@@ -167,13 +164,6 @@ export class SentencePieceBpe {
     flush();
     return out;
   }
-}
-
-/** A merge operand: a single character (always a starting symbol) or a piece the merges can form. */
-function isSymbol(s: string, vocab: Map<string, number>, model: SentencePieceModel): boolean {
-  if (s.length === 1 || (s.length === 2 && s.codePointAt(0)! > 0xffff)) return true;
-  const id = vocab.get(s);
-  return id !== undefined && model.pieces[id].type !== PieceType.BYTE;
 }
 
 /** Rank = position of the piece's score among the distinct scores, highest first (equal scores share a rank). */

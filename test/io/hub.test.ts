@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MinivlError } from '../../src/errors.ts';
 import { cachedSnapshot, hubSettings, isCheckpointFile, parseRepoId, repoCacheDir, resolveModel, type HubOptions } from '../../src/io/hub.ts';
-import { formatBytes, formatDuration, formatProgressLine } from '../../src/io/hub-progress.ts';
+import { DownloadProgress, formatBytes, formatDuration, formatProgressLine } from '../../src/io/hub-progress.ts';
 import { gitBlobSha1, sha256, startHubServer, type HubServer } from '../helpers/hub-server.ts';
 import { ROOT, shared } from '../helpers/paths.ts';
 
@@ -218,6 +218,18 @@ test('progress: plain lines when stderr is not a terminal; formatting helpers', 
   assert.ok(!out.includes('\r'));
 });
 
+test('progress on a terminal: one line redrawn in place with \\r, ended by a newline', () => {
+  let out = '';
+  const p = new DownloadProgress({ write: (s: string) => (out += s), isTTY: true, columns: 200 }, 'model.safetensors', 2_000_000_000, 0);
+  p.update(500_000_000);
+  p.update(600_000_000); // within the redraw interval: skipped
+  p.done(2_000_000_000, true);
+  const frames = out.split('\r').filter(Boolean);
+  assert.equal(frames.length, 2);
+  assert.match(frames[0], /^model\.safetensors +25% 500 MB\/2\.00 GB {2}.*B\/s {2}ETA .*\x1b\[K$/);
+  assert.match(frames[1], /^model\.safetensors +100% 2\.00 GB\/2\.00 GB .*\x1b\[K\n$/);
+});
+
 test('Ctrl-C during a download: the process ends with a one-line error, the partial stays .incomplete and resumes', async () => {
   const cache = await tempCache();
   await withServer(async (srv) => {
@@ -242,5 +254,21 @@ test('Ctrl-C during a download: the process ends with a one-line error, the part
     const dir = await resolveModel(REPO, opts(srv, cache));
     assert.deepEqual(srv.requests.slice(n).filter((r) => r.path.startsWith('/cdn/')).map((r) => r.range), ['bytes=200000-']);
     assert.deepEqual(await readFile(join(dir, 'model.safetensors')), Buffer.from(WEIGHTS));
+  });
+});
+
+test('a stalled transfer times out and is resumed instead of hanging', async () => {
+  const cache = await tempCache();
+  await withServer(async (srv) => {
+    srv.stallOnce('model.safetensors', 50_000);
+    const dir = await resolveModel(REPO, opts(srv, cache, { idleTimeoutMs: 300, retries: 1 }));
+    assert.deepEqual(srv.requestsFor('/cdn/').map((r) => r.range), [null, 'bytes=50000-']);
+    assert.deepEqual(await readFile(join(dir, 'model.safetensors')), Buffer.from(WEIGHTS));
+    srv.clearFaults();
+  });
+  const cache2 = await tempCache();
+  await withServer(async (srv) => {
+    srv.stallOnce('model.safetensors', 50_000);
+    await rejects(resolveModel(REPO, opts(srv, cache2, { idleTimeoutMs: 300, retries: 0 })), /model\.safetensors/, /no data for/, /50000 bytes kept/);
   });
 });

@@ -1,0 +1,331 @@
+// `minivl chat`: thin CLI over the MiniVL library (src/minivl.ts): flags → request, stream the answer.
+import { writeFileSync, statSync } from 'node:fs';
+import { createInterface } from 'node:readline';
+import { parseArgs } from 'node:util';
+import { fail } from '../errors.ts';
+import { MiniVL, GenerationAbortedError, type ChatStream, type ProgressEvent } from '../minivl.ts';
+import type { GenerationOptions } from '../generate/generate.ts';
+
+const USAGE = `usage: minivl chat --model DIR|ORG/NAME [--image FILE]... [options] "question"
+       minivl chat --model DIR|ORG/NAME [--image FILE]... --interactive
+
+Streams the model's answer about the images to stdout (reference chat() prompt and answer rules).
+
+  --model DIR|ORG/NAME    checkpoint folder, or a Hugging Face id (downloaded to the cache;
+                          MINIVL_OFFLINE=1 uses the cache only)
+  --image FILE            an image (JPEG, PNG, WebP, GIF...); repeat for several images
+                          (prompted as "Image-1: <image>\\nImage-2: <image>\\n...")
+  --max-num N             max tiles per image, thumbnail not counted (default 12)
+  --max-new-tokens N      cap on generated tokens (default 1024)
+  --min-new-tokens N      no stop token before N tokens (default 0)
+  --do-sample             sample instead of greedy decoding (model cards: top-k 50)
+  --temperature T         sampling temperature (default 1; 0 = greedy)
+  --top-k K               keep the K most likely tokens (default 50; 0 = off)
+  --top-p P               nucleus sampling mass (default 1 = off)
+  --repetition-penalty R  HF repetition penalty (default 1 = off)
+  --seed S                sampling seed (default 0)
+  --stop TEXT             also stop at this text (repeatable)
+  --system TEXT           system message (default: the checkpoint's)
+  --boxes                 after the answer, print grounded boxes (pixels of image 1) as JSON on stderr
+  --dump-prompt-ids FILE  write the prompt token ids fed to the model as JSON (for tests)
+  -i, --interactive       multi-turn session: each line is a question asked with the history.
+                          Commands: /image FILE  add an image for the next question
+                                    /reset       forget history and images
+                                    /exit        quit (also Ctrl-D)
+                          Ctrl-C stops the current answer; Ctrl-C at the prompt quits.
+  -h, --help              this help
+
+Ctrl-C during a one-shot answer stops generation and exits with status 130.
+`;
+
+const OPTIONS = {
+  model: { type: 'string' },
+  image: { type: 'string', multiple: true },
+  'max-num': { type: 'string' },
+  'max-new-tokens': { type: 'string' },
+  'min-new-tokens': { type: 'string' },
+  'do-sample': { type: 'boolean' },
+  temperature: { type: 'string' },
+  'top-k': { type: 'string' },
+  'top-p': { type: 'string' },
+  'repetition-penalty': { type: 'string' },
+  seed: { type: 'string' },
+  stop: { type: 'string', multiple: true },
+  system: { type: 'string' },
+  boxes: { type: 'boolean' },
+  'dump-prompt-ids': { type: 'string' },
+  interactive: { type: 'boolean', short: 'i' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+export async function run(argv: string[]): Promise<number> {
+  const { values: v, positionals } = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });
+  if (v.help) {
+    process.stdout.write(USAGE);
+    return 0;
+  }
+  if (!v.model) fail('chat: --model DIR|ORG/NAME is required (see minivl chat --help)');
+  const question = positionals.join(' ');
+  if (!v.interactive && question.trim() === '') fail('chat: give a question, e.g. minivl chat --model DIR --image cat.jpg "Describe the image." (or --interactive)');
+  const images = v.image ?? [];
+  for (const f of images) checkImageFile(f); // fail fast, before the (slow) model load
+  const maxNum = intFlag('--max-num', v['max-num'], 1);
+  const generation: GenerationOptions = {
+    maxNewTokens: intFlag('--max-new-tokens', v['max-new-tokens'], 1),
+    minNewTokens: intFlag('--min-new-tokens', v['min-new-tokens'], 0),
+    doSample: v['do-sample'] ?? false,
+    temperature: numFlag('--temperature', v.temperature),
+    topK: intFlag('--top-k', v['top-k'], 0),
+    topP: numFlag('--top-p', v['top-p']),
+    repetitionPenalty: numFlag('--repetition-penalty', v['repetition-penalty']),
+    seed: intFlag('--seed', v.seed, 0),
+    stopStrings: v.stop,
+  };
+
+  const status = new StatusLine(process.stderr);
+  const sigint = new SigintGuard();
+  try {
+    const vl = await MiniVL.load(v.model, { systemMessage: v.system, onProgress: (e) => status.progress(e), signal: sigint.signal });
+    status.clear();
+    if (sigint.signal.aborted) {
+      process.stderr.write('minivl: interrupted while loading the model\n');
+      return 130;
+    }
+    const session = vl.session({ maxNum, generation });
+    session.addImages(...images);
+    const ask = (q: string, signal: AbortSignal) =>
+      session.ask(q, { signal, onProgress: (e) => status.progress(e) });
+    const opts = { boxes: v.boxes ?? false, dumpPromptIds: v['dump-prompt-ids'], vl, status };
+    if (!v.interactive) {
+      const r = await answer(ask(question, sigint.signal), opts);
+      return r === 'aborted' ? 130 : 0;
+    }
+    return await interactive(session, ask, sigint, opts, question);
+  } finally {
+    status.clear();
+    sigint.dispose();
+  }
+}
+
+interface AnswerOpts {
+  boxes: boolean;
+  dumpPromptIds?: string;
+  vl: MiniVL;
+  status: StatusLine;
+}
+
+/** Streams one answer to stdout; 'aborted' when Ctrl-C stopped it. */
+async function answer(stream: ChatStream, o: AnswerOpts): Promise<'done' | 'aborted'> {
+  let started = false;
+  try {
+    for await (const chunk of stream) {
+      if (!started) {
+        o.status.clear();
+        started = true;
+        if (o.dumpPromptIds) writeFileSync(o.dumpPromptIds, `${JSON.stringify(o.vl.lastPromptIds)}\n`);
+      }
+      if (chunk.text) process.stdout.write(chunk.text);
+    }
+    const r = await stream.result;
+    process.stdout.write('\n');
+    if (o.boxes && r.grounding.length > 0) process.stderr.write(`${JSON.stringify(r.grounding)}\n`);
+    return 'done';
+  } catch (e) {
+    o.status.clear();
+    if (e instanceof GenerationAbortedError) {
+      if (started) process.stdout.write('\n');
+      process.stderr.write(`minivl: interrupted; generation stopped after ${e.tokenIds.length} token(s)\n`);
+      return 'aborted';
+    }
+    throw e;
+  }
+}
+
+/** The --interactive loop: one question per line, commands start with '/'. */
+async function interactive(
+  session: ReturnType<MiniVL['session']>,
+  ask: (q: string, signal: AbortSignal) => ChatStream,
+  sigint: SigintGuard,
+  o: AnswerOpts,
+  firstQuestion: string,
+): Promise<number> {
+  const tty = Boolean(process.stdin.isTTY);
+  const rl = createInterface({ input: process.stdin, output: process.stdout, terminal: tty, prompt: tty ? '> ' : '' });
+  let quitting = false;
+  // With a terminal, readline reads Ctrl-C as a key and emits 'SIGINT' here instead of a signal.
+  rl.on('SIGINT', () => {
+    if (sigint.busy) sigint.interrupt();
+    else {
+      quitting = true;
+      rl.close();
+    }
+  });
+  sigint.onIdleInterrupt = () => {
+    quitting = true;
+    rl.close();
+  };
+  if (tty) process.stderr.write('minivl: interactive chat; /image FILE adds an image, /reset forgets, /exit quits\n');
+
+  const handle = async (line: string): Promise<boolean> => {
+    const text = line.trim();
+    if (text === '') return true;
+    if (text === '/exit' || text === '/quit') return false;
+    if (text === '/reset') {
+      session.reset();
+      process.stderr.write('minivl: history and images cleared\n');
+      return true;
+    }
+    if (text === '/help') {
+      process.stderr.write('commands: /image FILE, /reset, /exit\n');
+      return true;
+    }
+    if (text.startsWith('/image')) {
+      const file = text.slice('/image'.length).trim();
+      try {
+        if (!file) fail('/image needs a file name');
+        checkImageFile(file);
+        session.addImages(file);
+        process.stderr.write(`minivl: ${file} will be sent with the next question\n`);
+      } catch (e) {
+        process.stderr.write(`minivl: error: ${(e as Error).message}\n`);
+      }
+      return true;
+    }
+    const signal = sigint.begin();
+    try {
+      await answer(ask(line, signal), o);
+    } catch (e) {
+      // A bad image or an overflowing context ends this question, not the session.
+      if ((e as Error).name !== 'MinivlError') throw e;
+      process.stderr.write(`minivl: error: ${(e as Error).message}\n`);
+    } finally {
+      sigint.end();
+    }
+    return true;
+  };
+
+  if (firstQuestion.trim() && !(await handle(firstQuestion))) {
+    rl.close();
+    return 0;
+  }
+  rl.prompt();
+  for await (const line of rl) {
+    if (!(await handle(line))) break;
+    if (quitting) break;
+    rl.prompt();
+  }
+  rl.close();
+  if (tty) process.stdout.write('\n');
+  return 0;
+}
+
+/**
+ * Ctrl-C policy: while an answer runs, the first Ctrl-C aborts it (the library stops before its next
+ * model call); a second one exits at once. Outside an answer, one-shot mode aborts the load; interactive
+ * mode quits.
+ */
+class SigintGuard {
+  private controller = new AbortController();
+  private readonly root = new AbortController();
+  busy = false;
+  private count = 0;
+  onIdleInterrupt: (() => void) | null = null;
+  private readonly handler = () => this.interrupt();
+
+  constructor() {
+    process.on('SIGINT', this.handler);
+  }
+
+  /** Aborted by Ctrl-C outside interactive answers (load, one-shot answer). */
+  get signal(): AbortSignal {
+    return this.root.signal;
+  }
+
+  begin(): AbortSignal {
+    this.controller = new AbortController();
+    this.busy = true;
+    this.count = 0;
+    return this.controller.signal;
+  }
+
+  end(): void {
+    this.busy = false;
+  }
+
+  interrupt(): void {
+    this.count++;
+    if (this.count >= 2) {
+      process.stderr.write('\nminivl: interrupted\n');
+      process.exit(130);
+    }
+    if (this.busy) this.controller.abort();
+    else if (this.onIdleInterrupt) this.onIdleInterrupt();
+    else this.root.abort();
+  }
+
+  dispose(): void {
+    process.off('SIGINT', this.handler);
+  }
+}
+
+/** Progress on stderr: one rewritten line on a terminal, plain lines otherwise. */
+class StatusLine {
+  private shown = false;
+  constructor(private readonly out: NodeJS.WriteStream) {}
+
+  progress(e: ProgressEvent): void {
+    const msg = describe(e);
+    if (msg === null) return;
+    if (this.out.isTTY) {
+      this.out.write(`\r\x1b[2K\x1b[2m${msg}\x1b[0m`);
+      this.shown = true;
+    } else {
+      this.out.write(`minivl: ${msg}\n`);
+    }
+  }
+
+  clear(): void {
+    if (this.shown) this.out.write('\r\x1b[2K');
+    this.shown = false;
+  }
+}
+
+function describe(e: ProgressEvent): string | null {
+  switch (e.stage) {
+    case 'load':
+      return `loading model ${e.dir} ...`;
+    case 'loaded':
+      return `model loaded in ${(e.ms / 1000).toFixed(1)} s`;
+    case 'preprocess':
+      return `reading ${e.images} image(s) ...`;
+    case 'encode':
+      return `encoding ${e.tiles} image tile(s) ...`;
+    case 'prefill':
+      return `reading the prompt (${e.tokens} tokens) ...`;
+    default:
+      return null;
+  }
+}
+
+function checkImageFile(f: string): void {
+  let isFile = false;
+  try {
+    isFile = statSync(f).isFile();
+  } catch {
+    fail(`cannot read image ${f}: no such file`);
+  }
+  if (!isFile) fail(`cannot read image ${f}: not a file`);
+}
+
+function intFlag(name: string, s: string | undefined, min: number): number | undefined {
+  if (s === undefined) return undefined;
+  if (!/^\d+$/.test(s.trim()) || Number(s) < min) fail(`chat: ${name} must be an integer ≥ ${min}, got '${s}'`);
+  return Number(s);
+}
+
+function numFlag(name: string, s: string | undefined): number | undefined {
+  if (s === undefined) return undefined;
+  const n = Number(s);
+  if (s.trim() === '' || !Number.isFinite(n)) fail(`chat: ${name} must be a number, got '${s}'`);
+  return n;
+}
