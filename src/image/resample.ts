@@ -12,6 +12,7 @@
  * whatever the aspect ratio of the input (e.g. 1 x 10,000,000); each intermediate row is computed by the
  * same formula as in Pillow, so banding does not change a single value.
  */
+import { fail } from '../errors.ts';
 import type { RgbImage } from './types.ts';
 
 const PRECISION_BITS = 22; // 32 - 8 bits of pixel - 2 bits of headroom, as in Pillow
@@ -36,6 +37,8 @@ export interface AxisCoefficients {
   weights: Int32Array;
 }
 
+const MAX_COEFFICIENTS = 1 << 27;
+
 /** Pillow's `precompute_coeffs` + `normalize_coeffs_8bpc` for the box [0, inSize). */
 export function precomputeCoefficients(inSize: number, outSize: number): AxisCoefficients {
   // Pillow passes the box edges as C floats; (float)in1 - (float)in0 is exact only below 2^24.
@@ -43,6 +46,8 @@ export function precomputeCoefficients(inSize: number, outSize: number): AxisCoe
   const filterscale = scale < 1.0 ? 1.0 : scale;
   const support = BICUBIC_SUPPORT * filterscale;
   const ksize = Math.ceil(support) * 2 + 1;
+  // The tables hold outSize * ksize (about 4 * inSize) entries, as in Pillow; bound them.
+  if (outSize * ksize > MAX_COEFFICIENTS) fail(`cannot resize an axis of ${inSize} pixels to ${outSize}: too extreme (filter tables over ${MAX_COEFFICIENTS} entries)`);
   const first = new Int32Array(outSize);
   const count = new Int32Array(outSize);
   const weights = new Int32Array(outSize * ksize);
@@ -82,7 +87,7 @@ function clip8(v: number): number {
  * Taps repacked for speed: every output reads exactly `k` consecutive inputs from `start[o]`, with zero weights
  * where Pillow's window is shorter (near the borders the window is shifted inwards). Zero taps add exactly 0
  * to the integer sums, so results are unchanged; the fixed length lets the kernels below keep weights in
- * locals and unroll. `k` is rounded up to 4, 6, 8 or a multiple of 4 when the axis is long enough.
+ * locals and unroll. `k` is rounded up to 4, 5, 6, 8 or a multiple of 4 when the axis is long enough.
  */
 interface PackedTaps {
   k: number;
@@ -94,7 +99,7 @@ function packTaps(c: AxisCoefficients, inSize: number): PackedTaps {
   const out = c.first.length;
   let k = 0;
   for (let o = 0; o < out; o++) if (c.count[o]! > k) k = c.count[o]!;
-  const padded = k <= 4 ? 4 : k <= 6 ? 6 : k <= 8 ? 8 : Math.ceil(k / 4) * 4;
+  const padded = k <= 4 ? 4 : k <= 6 ? k : k <= 8 ? 8 : Math.ceil(k / 4) * 4;
   if (padded <= inSize) k = padded;
   const start = new Int32Array(out);
   const w = new Int32Array(out * k);
@@ -119,7 +124,7 @@ function horizontalPass(src: Uint8Array, srcW: number, y0: number, y1: number, t
   const outW = start.length;
   const inRow = srcW * 3;
   const outRow = outW * 3;
-  if (k !== 4 && k !== 6 && k !== 8) {
+  if (k !== 4 && k !== 5 && k !== 6 && k !== 8) {
     horizontalPassLong(src, srcW, y0, y1, t, dst);
     return;
   }
@@ -135,6 +140,13 @@ function horizontalPass(src: Uint8Array, srcW: number, y0: number, y1: number, t
           dst[o] = clip8(HALF + src[p]! * w0 + src[p + 3]! * w1 + src[p + 6]! * w2 + src[p + 9]! * w3);
           dst[o + 1] = clip8(HALF + src[p + 1]! * w0 + src[p + 4]! * w1 + src[p + 7]! * w2 + src[p + 10]! * w3);
           dst[o + 2] = clip8(HALF + src[p + 2]! * w0 + src[p + 5]! * w1 + src[p + 8]! * w2 + src[p + 11]! * w3);
+        }
+      } else if (k === 5) {
+        const w0 = w[kb]!, w1 = w[kb + 1]!, w2 = w[kb + 2]!, w3 = w[kb + 3]!, w4 = w[kb + 4]!;
+        for (let y = b0; y < b1; y++, p += inRow, o += outRow) {
+          dst[o] = clip8(HALF + src[p]! * w0 + src[p + 3]! * w1 + src[p + 6]! * w2 + src[p + 9]! * w3 + src[p + 12]! * w4);
+          dst[o + 1] = clip8(HALF + src[p + 1]! * w0 + src[p + 4]! * w1 + src[p + 7]! * w2 + src[p + 10]! * w3 + src[p + 13]! * w4);
+          dst[o + 2] = clip8(HALF + src[p + 2]! * w0 + src[p + 5]! * w1 + src[p + 8]! * w2 + src[p + 11]! * w3 + src[p + 14]! * w4);
         }
       } else if (k === 6) {
         const w0 = w[kb]!, w1 = w[kb + 1]!, w2 = w[kb + 2]!, w3 = w[kb + 3]!, w4 = w[kb + 4]!, w5 = w[kb + 5]!;
@@ -214,6 +226,10 @@ function verticalPass(
       const w0 = w[kb]!, w1 = w[kb + 1]!, w2 = w[kb + 2]!, w3 = w[kb + 3]!;
       const p1 = p + R, p2 = p1 + R, p3 = p2 + R;
       for (let i = 0; i < R; i++) dst[o + i] = clip8(HALF + src[p + i]! * w0 + src[p1 + i]! * w1 + src[p2 + i]! * w2 + src[p3 + i]! * w3);
+    } else if (k === 5) {
+      const w0 = w[kb]!, w1 = w[kb + 1]!, w2 = w[kb + 2]!, w3 = w[kb + 3]!, w4 = w[kb + 4]!;
+      const p1 = p + R, p2 = p1 + R, p3 = p2 + R, p4 = p3 + R;
+      for (let i = 0; i < R; i++) dst[o + i] = clip8(HALF + src[p + i]! * w0 + src[p1 + i]! * w1 + src[p2 + i]! * w2 + src[p3 + i]! * w3 + src[p4 + i]! * w4);
     } else if (k === 6) {
       const w0 = w[kb]!, w1 = w[kb + 1]!, w2 = w[kb + 2]!, w3 = w[kb + 3]!, w4 = w[kb + 4]!, w5 = w[kb + 5]!;
       const p1 = p + R, p2 = p1 + R, p3 = p2 + R, p4 = p3 + R, p5 = p4 + R;
@@ -247,8 +263,10 @@ function verticalPass(
   }
 }
 
-/** Upper bound of the uint8 intermediate per band; bounds memory for extreme aspect ratios. */
+/** Target size of the uint8 intermediate per band; bounds memory for extreme aspect ratios. */
 const BAND_BYTES = 4 << 20;
+/** Largest (output width x input height) accepted, see resizeBicubic. */
+export const MAX_INTERMEDIATE_PIXELS = 1 << 26;
 
 /** `img.resize((width, height))` with Pillow's default (BICUBIC) filter, bit-exact. */
 export function resizeBicubic(img: RgbImage, width: number, height: number): RgbImage {
@@ -256,6 +274,13 @@ export function resizeBicubic(img: RgbImage, width: number, height: number): Rgb
   if (width === inW && height === inH) return { width, height, data: data.slice() };
   const needH = width !== inW;
   const needV = height !== inH;
+  // Pillow's horizontal-first order costs (output width x input height) intermediate pixels and work in
+  // proportion; past 2^26 the reference itself needs gigabytes and minutes (e.g. 3 x 10,000,000 resized to
+  // 448 x 5376), so refuse clearly instead of appearing to hang.
+  if (width * inH > MAX_INTERMEDIATE_PIXELS) {
+    fail(`image of ${inW}x${inH} pixels is too extreme to resize to ${width}x${height} (${width * inH} intermediate pixels, limit ${MAX_INTERMEDIATE_PIXELS})`);
+  }
+  if (!(width > 0 && height > 0 && inW > 0 && inH > 0)) fail(`cannot resize ${inW}x${inH} to ${width}x${height}`);
   // A pass over an axis of length 1 is an exact copy (one tap of weight 2^22), so a 1-pixel-wide (or -high)
   // image can run the other pass alone and be broadcast: same bytes, without the huge intermediate that an
   // input like 1 x 100000 would otherwise need.
@@ -274,7 +299,8 @@ export function resizeBicubic(img: RgbImage, width: number, height: number): Rgb
     return { width, height, data: out };
   }
   const ht = packTaps(precomputeCoefficients(inW, width), inW);
-  const maxRows = Math.max(vt.k, Math.floor(BAND_BYTES / rowLen));
+  // At least 4 windows per band so that rows shared by neighbouring bands are recomputed at most ~1.3 times.
+  const maxRows = Math.max(4 * vt.k, Math.floor(BAND_BYTES / rowLen));
   let band = new Uint8Array(0);
   let yy0 = 0;
   while (yy0 < height) {

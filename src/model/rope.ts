@@ -30,15 +30,17 @@ export class Rope {
   constructor(readonly llm: LlmConfig) {}
 
   /**
-   * Tables for `positions` (the S positions of this call). `totalLength` = cached + current length
-   * (only the InternLM2 dynamic NTK variant reads it).
+   * Tables for `positions` (the S positions of this call). `seqLength` is the sequence length the
+   * reference's forward call would see (cached + current; default: largest position + 1): Phi-3
+   * picks its factor set from it and InternLM2's dynamic NTK its base. A prefill split into chunks
+   * passes the whole prompt's length so every chunk rotates exactly as one big call would.
    */
-  tables(positions: ArrayLike<number>, totalLength?: number): RopeTables {
+  tables(positions: ArrayLike<number>, seqLength?: number): RopeTables {
     const d = this.llm.headDim;
     const S = positions.length;
     let maxPos = 0;
     for (let i = 0; i < S; i++) maxPos = Math.max(maxPos, positions[i]!);
-    const { inv, mscale, divisor } = this.frequencies(maxPos + 1, totalLength ?? maxPos + 1);
+    const { inv, mscale, divisor } = this.frequencies(seqLength ?? maxPos + 1);
     const half = d / 2;
     const cos = new Float32Array(S * d);
     const sin = new Float32Array(S * d);
@@ -57,7 +59,7 @@ export class Rope {
     return { cos, sin };
   }
 
-  private frequencies(seqLen: number, totalLength: number): { inv: Float32Array; mscale: number; divisor: number } {
+  private frequencies(seqLen: number): { inv: Float32Array; mscale: number; divisor: number } {
     const { ropeTheta: base, headDim: d, ropeScaling: rs, maxPositionEmbeddings: maxPos } = this.llm;
     switch (rs.type) {
       case 'none':
@@ -67,7 +69,7 @@ export class Rope {
       case 'dynamic': {
         // Stateful like the reference: once a sequence longer than max_position_embeddings was seen,
         // the enlarged base stays for later (shorter) calls of the same model.
-        this.ntkSeqLen = Math.max(this.ntkSeqLen, totalLength);
+        this.ntkSeqLen = Math.max(this.ntkSeqLen, seqLen);
         const L = this.ntkSeqLen;
         if (L <= maxPos) return { inv: invFreq(base, d), mscale: 1, divisor: 1 };
         const newBase = base * Math.pow((rs.factor * L) / maxPos - (rs.factor - 1), d / (d - 2));

@@ -13,11 +13,24 @@ export class DecodeState {
     this.cache = new KVCache(numLayers, numKvHeads, headDim, maxLength);
   }
 
-  /** Feeds [S, H] embeddings after the cached positions; returns the logits of the last one [vocab]. */
-  async feed(embeds: Float32Array): Promise<Float32Array> {
-    const r = await this.model.forward({ embeds, past: this.cache.past() });
-    this.cache.append(r.presentKeys, r.presentValues);
-    return r.logits;
+  /**
+   * Feeds [S, H] embeddings after the cached positions; returns the logits of the last one [vocab].
+   * Long inputs run in chunks of `chunkSize` positions so the attention scores stay
+   * [heads, chunk, total] instead of [heads, S, S]; RoPE sees the whole input's length in every
+   * chunk, so the result equals one unchunked call.
+   */
+  async feed(embeds: Float32Array, chunkSize = 512): Promise<Float32Array> {
+    const H = this.model.config.llm.hiddenSize;
+    const S = embeds.length / H;
+    const ropeLength = this.cache.length + S;
+    let logits: Float32Array | null = null;
+    for (let at = 0; at < S; at += chunkSize) {
+      const n = Math.min(chunkSize, S - at);
+      const r = await this.model.forward({ embeds: embeds.subarray(at * H, (at + n) * H), past: this.cache.past(), ropeLength });
+      this.cache.append(r.presentKeys, r.presentValues);
+      logits = r.logits;
+    }
+    return logits ?? new Float32Array(0);
   }
 
   /** Feeds one token id; returns the next logits [vocab]. */

@@ -45,6 +45,11 @@ export interface ForwardArgs {
   logitsPositions?: ArrayLike<number>;
   /** Position id of the first new row; default: past length. */
   startPosition?: number;
+  /**
+   * Sequence length the RoPE variants assume (Phi-3 factor choice, InternLM2 dynamic NTK); default
+   * start + S. A chunked prefill passes the whole prompt's end (see DecodeState.feed).
+   */
+  ropeLength?: number;
 }
 
 export interface ForwardResult {
@@ -160,7 +165,7 @@ export class Model {
       if (!Number.isInteger(p) || p < 0 || p >= S) fail(`logits position ${p} is outside the ${S} new positions`);
       lpBig[i] = BigInt(p);
     }
-    const { cos, sin } = this.rope.tables(positionRange(start, S), P + S);
+    const { cos, sin } = this.rope.tables(positionRange(start, S), args.ropeLength ?? start + S);
     const feeds: Record<string, ort.Tensor> = {
       [DECODER_INPUTS.embeds]: new ort.Tensor('float32', args.embeds, [1, S, H]),
       [DECODER_INPUTS.cos]: new ort.Tensor('float32', cos, [S, d]),

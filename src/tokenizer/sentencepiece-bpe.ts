@@ -27,8 +27,6 @@ export type MergePriority = 'score' | 'id';
 export class SentencePieceBpe {
   readonly pieces: SentencePieceModel['pieces'];
   private readonly pieceIds = new Map<string, number>();
-  /** Pieces a final symbol may be emitted as. */
-  private readonly emit = new Map<string, number>();
   private readonly byteIds: number[] = [];
   private readonly merger: PieceMerger;
   private readonly userDefined?: RegExp;
@@ -40,20 +38,27 @@ export class SentencePieceBpe {
   ) {
     if (model.modelType !== 'BPE') fail(`${file}: SentencePiece model type ${model.modelType} is not supported (only BPE)`);
     this.pieces = model.pieces;
-    // Pieces the merge loop may form and emit (NORMAL, USER_DEFINED) with their merge rank.
+    // Pieces the merge loop may form and emit: NORMAL and USER_DEFINED.
     const userDefined: string[] = [];
-    const rankOf = priority === 'id' ? (id: number) => id : denseScoreRanks(model.pieces);
-    const ranks = new Map<string, number>();
     model.pieces.forEach((p, id) => {
       if (!this.pieceIds.has(p.piece)) this.pieceIds.set(p.piece, id);
       if (p.type === PieceType.BYTE) this.byteIds[parseInt(p.piece.slice(3, 5), 16)] = id;
-      if (p.type !== PieceType.NORMAL && p.type !== PieceType.USER_DEFINED) return;
       if (p.type === PieceType.USER_DEFINED) userDefined.push(p.piece);
-      if (this.emit.has(p.piece)) return;
-      this.emit.set(p.piece, id);
-      ranks.set(p.piece, rankOf(id));
     });
-    this.merger = new PieceMerger(ranks);
+    const mergeable = (id: number) => model.pieces[id].type === PieceType.NORMAL || model.pieces[id].type === PieceType.USER_DEFINED;
+    const ranks = new Int32Array(model.pieces.length);
+    const scoreRank = priority === 'score' ? denseScoreRanks(model.pieces) : undefined;
+    for (let id = 0; id < ranks.length; id++) ranks[id] = scoreRank ? scoreRank(id) : id;
+    this.merger = new PieceMerger(
+      model.pieces.map((p) => p.piece),
+      mergeable,
+      ranks,
+      (text, out) => {
+        // A symbol that is no piece: its UTF-8 bytes as byte pieces, or <unk>.
+        if (model.byteFallback && this.byteIds.length === 256) for (const b of utf8.encode(text)) out.push(this.byteIds[b]);
+        else out.push(model.unkId);
+      },
+    );
 
     if (userDefined.length > 0) {
       userDefined.sort((a, b) => b.length - a.length);
@@ -118,16 +123,7 @@ export class SentencePieceBpe {
   }
 
   private pushWord(word: string, ids: number[]): void {
-    for (const symbol of this.merger.merge(word)) {
-      const id = this.emit.get(symbol);
-      if (id !== undefined) {
-        ids.push(id);
-      } else if (this.model.byteFallback && this.byteIds.length === 256) {
-        for (const b of utf8.encode(symbol)) ids.push(this.byteIds[b]);
-      } else {
-        ids.push(this.model.unkId);
-      }
-    }
+    this.merger.encode(word, ids);
   }
 
   /**

@@ -5,6 +5,7 @@ import sharp from 'sharp';
 import { loadImage, resizeBicubic, dynamicPreprocess } from '../../src/image/index.ts';
 import { MinivlError } from '../../src/errors.ts';
 import { encodePng, pseudoRandom } from './fixtures.ts';
+import { GOLDEN } from '../helpers/paths.ts';
 
 const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 
@@ -129,6 +130,15 @@ test('CMYK JPEG: Pillow integer CMYK -> RGB', async () => {
   assert.equal(sha(img.data), '1dfd7aa711f7a166f6293f3996f536e6aa45123b7de46a7a3da8b5467c740f0c');
 });
 
+test('progressive 4:2:0 JPEGs decode exactly like Pillow (libjpeg-turbo islow IDCT + fancy upsampling)', async () => {
+  // Recorded with Pillow 9.4.0 (Debian libjpeg-turbo 2.1.5): Image.open(f).convert('RGB').tobytes().
+  const want: Record<string, string> = {
+    'photo_demo1.jpg': '7c9c583a1197dadfa8e366084d62dc7637fcd26b96b3d956a5940bea48861797',
+    'photo_demo2.jpg': 'af6f9aa95964e43af06c43fb0890c1df215a90fcc4a2e3200f8a0d2bfc953248',
+  };
+  for (const [name, hash] of Object.entries(want)) assert.equal(sha((await loadImage(`${GOLDEN}/images/${name}`)).data), hash, name);
+});
+
 test('lossless WebP and EXIF-rotated JPEG keep stored pixels (no auto-rotation, no ICC transform)', async () => {
   const raw = noise(9 * 6 * 3, 77);
   const webp = await sharp(raw, { raw: { width: 9, height: 6, channels: 3 } }).webp({ lossless: true }).toBuffer();
@@ -173,6 +183,11 @@ test('absurd sizes tile correctly and quickly: 1x100000 and 100000x1', async () 
     // A constant image stays constant through Pillow's normalized filter.
     for (const t of r.tiles) for (let i = 0; i < t.data.length; i += 3) assert.deepEqual([t.data[i], t.data[i + 1], t.data[i + 2]], [10, 200, 30]);
   }
+});
+
+test('extreme aspect ratios beyond what the reference could resize are a clear MinivlError, not a hang', () => {
+  const img = { width: 5, height: 300000, data: new Uint8Array(5 * 300000 * 3) };
+  assert.throws(() => dynamicPreprocess(img, { maxNum: 12 }), /image of 5x300000 pixels is too extreme to resize to 448x5376/);
 });
 
 test('bad tiling options and images over the pixel limit are one-line MinivlErrors', async () => {

@@ -46,6 +46,8 @@ test('Phi-3 LongRoPE: short factors up to original_max, long beyond (strict), ms
   // Largest position L0 − 1 → seq_len = L0 → short; largest L0 → seq_len L0 + 1 → long.
   expectAt(rope.tables([p, L0 - 1]).cos, 0, rs.shortFactor);
   expectAt(rope.tables([p, L0]).cos, 0, rs.longFactor);
+  // A chunk of a longer call: the caller's sequence length decides, not this chunk's positions.
+  expectAt(rope.tables([p], L0 + 1).cos, 0, rs.longFactor);
 });
 
 test('InternLM2 dynamic NTK: plain up to max_position_embeddings, larger base beyond, and it persists', async () => {

@@ -65,3 +65,25 @@ for (const family of ['qwen2', 'internlm2', 'phi3']) {
     await m.release();
   });
 }
+
+for (const family of ['qwen2', 'phi3']) {
+  test(`${family}: a chunked prefill equals one unchunked forward (RoPE sees the whole prompt)`, async () => {
+    const dir = `${GOLDEN}/models/${family}`;
+    const gold = await SafetensorsFile.open(`${dir}/golden.safetensors`);
+    const m = await Model.load(dir);
+    const ids = await gold.readIntegers('text_input_ids');
+    // 40 text tokens repeated to 320 positions: crosses the tiny Phi-3's original_max_position_embeddings (256).
+    const long = Array.from({ length: 320 }, (_, i) => ids[i % ids.length]!);
+    const e = await m.embed(long);
+    const full = await m.forward({ embeds: e });
+    const st = new DecodeState(m);
+    const logits = await st.feed(e, 100);
+    assert.ok(relL2(logits, full.logits) < 1e-4, `logits ${relL2(logits, full.logits)}`);
+    const past = st.cache.past();
+    for (let l = 0; l < m.config.llm.numLayers; l++) {
+      assert.ok(relL2(past.keys[l]!, full.presentKeys[l]!) < 1e-4, `layer ${l} keys`);
+      assert.ok(relL2(past.values[l]!, full.presentValues[l]!) < 1e-4, `layer ${l} values`);
+    }
+    await m.release();
+  });
+}
