@@ -99,7 +99,10 @@ export interface ChatResult {
   timings: { preprocessMs: number; encodeMs: number; prefillMs: number; decodeMs: number };
 }
 
-/** An answer in the making: iterate for token chunks; `result` settles with the whole answer. */
+/**
+ * An answer in the making: iterate (once) for token chunks, then await `result` for the whole answer; or
+ * await `result` without iterating (reading it first starts the answer without a consumer).
+ */
 export interface ChatStream extends AsyncIterable<TokenChunk> {
   readonly result: Promise<ChatResult>;
 }

@@ -60,7 +60,8 @@ function muldiv255(a: number, b: number): number {
  */
 export function toRgb(data: Uint8Array, width: number, height: number, channels: number, cmyk = false): Uint8Array {
   const n = width * height;
-  if (channels === 3) return data.length === n * 3 ? data : data.subarray(0, n * 3);
+  // A plain Uint8Array view (not sharp's Buffer, whose slice() would not copy).
+  if (channels === 3) return new Uint8Array(data.buffer, data.byteOffset, n * 3);
   const out = new Uint8Array(n * 3);
   if (cmyk && channels === 4) {
     for (let i = 0, p = 0; i < n; i++, p += 4) {

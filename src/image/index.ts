@@ -20,7 +20,7 @@ export { loadImage, MAX_IMAGE_PIXELS } from './decode.ts';
 export { chooseGrid, candidateGrids, type Grid } from './grid.ts';
 export { resizeBicubic } from './resample.ts';
 export { dynamicPreprocess, cropTile, MAX_TILES, type DynamicPreprocessOptions } from './tiling.ts';
-export { toPixelValues, IMAGENET_MEAN, IMAGENET_STD } from './normalize.ts';
+export { toPixelValues, roundToBfloat16, IMAGENET_MEAN, IMAGENET_STD } from './normalize.ts';
 export { getFrameIndices, probeVideo, loadVideoFrame, roundHalfEven, type VideoSource } from './video.ts';
 
 /** Result of preprocessing one image (or one video frame). */

@@ -37,3 +37,22 @@ export function toPixelValues(tiles: RgbImage[]): Float32Array {
   });
   return out;
 }
+
+/**
+ * Rounds float32 values to bfloat16 precision (round to nearest, ties to even) and back, in place — what the
+ * reference does with `pixel_values.to(torch.bfloat16)` before the vision encoder. Optional: a float32 model
+ * may keep full precision (expect bf16-level differences either way).
+ */
+export function roundToBfloat16(values: Float32Array): Float32Array {
+  const bits = new Uint32Array(values.buffer, values.byteOffset, values.length);
+  for (let i = 0; i < bits.length; i++) {
+    const b = bits[i]!;
+    if ((b & 0x7f800000) === 0x7f800000) {
+      // Inf stays; NaN stays NaN (quiet bit kept set).
+      if (b & 0x007fffff) bits[i] = (b | 0x00400000) & 0xffff0000;
+      continue;
+    }
+    bits[i] = ((b + 0x7fff + ((b >>> 16) & 1)) & 0xffff0000) >>> 0;
+  }
+  return values;
+}

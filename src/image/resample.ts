@@ -7,12 +7,15 @@
  * first and stores its result as clipped uint8 before the vertical pass. sharp/libvips, canvas and
  * friends all differ in at least one of these, which moves pixels by ±1..3 and breaks tile parity.
  *
- * The arithmetic below mirrors the C code step by step (double precision, same operation order).
- * Work is done in bands of output rows so that the uint8 intermediate never grows beyond a few MB,
- * whatever the aspect ratio of the input (e.g. 1 x 10,000,000); each intermediate row is computed by the
- * same formula as in Pillow, so banding does not change a single value.
+ * The coefficient code mirrors the C code step by step (double precision, same operation order). The two
+ * passes run as WebAssembly SIMD kernels (resample.wat, ~5x faster) with these TypeScript passes as the
+ * fallback; both do Pillow's exact integer arithmetic and are tested against Pillow.
+ * Work is done in bands of output rows so that the uint8 intermediate stays a few MB whatever the aspect
+ * ratio of the input; each intermediate row is computed by the same formula as in Pillow, so banding does
+ * not change a single value.
  */
 import { fail } from '../errors.ts';
+import { withKernels } from './resample-wasm.ts';
 import type { RgbImage } from './types.ts';
 
 const PRECISION_BITS = 22; // 32 - 8 bits of pixel - 2 bits of headroom, as in Pillow
@@ -271,7 +274,7 @@ export const MAX_INTERMEDIATE_PIXELS = 1 << 26;
 /** `img.resize((width, height))` with Pillow's default (BICUBIC) filter, bit-exact. */
 export function resizeBicubic(img: RgbImage, width: number, height: number): RgbImage {
   const { width: inW, height: inH, data } = img;
-  if (width === inW && height === inH) return { width, height, data: data.slice() };
+  if (width === inW && height === inH) return { width, height, data: new Uint8Array(data) }; // Pillow returns a copy
   const needH = width !== inW;
   const needV = height !== inH;
   // Pillow's horizontal-first order costs (output width x input height) intermediate pixels and work in
@@ -286,6 +289,10 @@ export function resizeBicubic(img: RgbImage, width: number, height: number): Rgb
   // input like 1 x 100000 would otherwise need.
   if (inW === 1 && needH && needV) return broadcast(resizeBicubic(img, 1, height), width, height);
   if (inH === 1 && needH && needV) return broadcast(resizeBicubic(img, width, 1), width, height);
+  if (engine === 'wasm') {
+    const r = resizeWasm(img, width, height, needH, needV);
+    if (r) return r;
+  }
   const out = new Uint8Array(width * height * 3);
   if (!needV) {
     horizontalPass(data, inW, 0, inH, packTaps(precomputeCoefficients(inW, width), inW), out);
@@ -300,7 +307,7 @@ export function resizeBicubic(img: RgbImage, width: number, height: number): Rgb
   }
   const ht = packTaps(precomputeCoefficients(inW, width), inW);
   // At least 4 windows per band so that rows shared by neighbouring bands are recomputed at most ~1.3 times.
-  const maxRows = Math.max(4 * vt.k, Math.floor(BAND_BYTES / rowLen));
+  const maxRows = bandRows(vt.k, rowLen);
   let band = new Uint8Array(0);
   let yy0 = 0;
   while (yy0 < height) {
@@ -316,6 +323,79 @@ export function resizeBicubic(img: RgbImage, width: number, height: number): Rgb
     yy0 = yy1;
   }
   return { width, height, data: out };
+}
+
+/** Which implementation of the two passes runs: WebAssembly SIMD where available, else TypeScript. */
+let engine: 'wasm' | 'js' = 'wasm';
+
+/** Selects the pass implementation (tests run both; 'wasm' silently falls back to 'js' where unsupported). */
+export function setResampleEngine(e: 'wasm' | 'js'): void {
+  engine = e;
+}
+
+/** Band height in input rows for a vertical window of k rows and rows of rowLen bytes (see resizeBicubic). */
+function bandRows(k: number, rowLen: number): number {
+  return Math.max(4 * k, Math.floor(BAND_BYTES / rowLen));
+}
+
+/**
+ * The same resize with the WebAssembly kernels (resample.wat); null when they cannot run (no WebAssembly,
+ * or rows narrower than one 16-byte vector for the vertical pass). Memory layout, 16-byte aligned:
+ * source | band (uint8 intermediate) | output | tap tables.
+ */
+function resizeWasm(img: RgbImage, width: number, height: number, needH: boolean, needV: boolean): RgbImage | null {
+  const { width: inW, height: inH, data } = img;
+  const rowLen = width * 3;
+  if (needV && rowLen < 16) return null;
+  const ht = needH ? packTaps(precomputeCoefficients(inW, width), inW) : null;
+  const vt = needV ? packTaps(precomputeCoefficients(inH, height), inH) : null;
+  const align = (n: number) => (n + 31) & ~15; // + slack for the kernels' one-byte over-read/-write
+  const srcOff = 0;
+  const bandRowsMax = ht && vt ? Math.min(bandRows(vt.k, rowLen), inH) : 0;
+  const bandOff = align(srcOff + data.length);
+  const outOff = align(bandOff + bandRowsMax * rowLen);
+  const outLen = width * height * 3;
+  let p = align(outOff + outLen);
+  const table = (a: Int32Array | undefined) => {
+    const off = p;
+    p = align(p + (a ? a.length * 4 : 0));
+    return off;
+  };
+  const hStart = table(ht?.start);
+  const hW = table(ht?.w);
+  const vStart = table(vt?.start);
+  const vW = table(vt?.w);
+  return withKernels(p, (k, mem) => {
+    const m = mem();
+    m.set(data, srcOff);
+    const i32 = new Int32Array(m.buffer);
+    if (ht) {
+      i32.set(ht.start, hStart >> 2);
+      i32.set(ht.w, hW >> 2);
+    }
+    if (vt) {
+      i32.set(vt.start, vStart >> 2);
+      i32.set(vt.w, vW >> 2);
+    }
+    if (ht && !vt) {
+      k.horizontal(srcOff, inW * 3, 0, inH, hStart, hW, ht.k, width, outOff);
+    } else if (vt && !ht) {
+      k.vertical(srcOff, 0, rowLen, vStart, vW, vt.k, 0, height, outOff);
+    } else if (ht && vt) {
+      const maxRows = bandRowsMax;
+      let yy0 = 0;
+      while (yy0 < height) {
+        const r0 = vt.start[yy0]!;
+        let yy1 = yy0 + 1;
+        while (yy1 < height && vt.start[yy1]! + vt.k - r0 <= maxRows) yy1++;
+        const r1 = vt.start[yy1 - 1]! + vt.k;
+        k.horizontal(srcOff, inW * 3, r0, r1, hStart, hW, ht.k, width, bandOff);
+        k.vertical(bandOff, r0, rowLen, vStart, vW, vt.k, yy0, yy1, outOff);
+        yy0 = yy1;
+      }
+    }
+    return { width, height, data: mem().slice(outOff, outOff + outLen) };
+  });
 }
 
 /** Stretches a 1-pixel-wide or 1-pixel-high image to width x height by repeating it. */

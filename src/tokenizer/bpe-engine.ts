@@ -12,13 +12,13 @@ const BPE = (hf as unknown as { BPE: new (config: object) => BpeModel }).BPE;
 
 /**
  * The merge loop of @huggingface/tokenizers' `BPE` model (a heap over adjacent pairs; ties go to
- * the leftmost pair), fed with our own vocabulary and merge priorities.
+ * the leftmost pair; an LRU cache per word), fed with our own vocabulary and merge ranks. Used for
+ * byte-level BPE, whose pre-tokenizer keeps words short. (SentencePiece input is not pre-split, and
+ * this loop is far too slow on million-symbol words — see piece-merger.ts.)
  *
  * We build the `BPE` object with an empty config and install `tokens_to_ids` / `bpe_ranks`
- * ourselves because SentencePiece models have no merges list: their priority comes from piece
- * scores (where many pieces share a score, so equal scores must get EQUAL ranks for the
- * leftmost-tie rule to hold) or from piece ids. Keys of `bpe_ranks` are `JSON.stringify([left, right])`,
- * the form the library looks up.
+ * ourselves so that the vocabulary Map is shared, not rebuilt from an object. Keys of `bpe_ranks`
+ * are `JSON.stringify([left, right])`, the form the library looks up.
  */
 export class MergeEngine {
   private readonly bpe: BpeModel;

@@ -63,14 +63,27 @@ export class WrappedTokenizer implements Tokenizer {
     this.padId = idOf(settings.padToken);
     this.unkId = idOf(settings.unkToken);
     // transformers' all_special_ids: the named special tokens are skipped on decode too.
-    for (const tok of [settings.bosToken, settings.eosToken, settings.unkToken, settings.padToken, ...settings.additionalSpecialTokens]) {
+    const named = [settings.bosToken, settings.eosToken, settings.unkToken, settings.padToken, ...settings.additionalSpecialTokens];
+    for (const tok of named) {
       const id = idOf(tok);
       if (id !== undefined) this.specialIds.add(id);
     }
     const maxAdded = settings.addedTokens.reduce((m, t) => Math.max(m, t.id + 1), 0);
     this.vocabSize = Math.max(model.size, maxAdded);
+    // Named special tokens that only the model vocabulary defines (older folders without
+    // added_tokens_decoder) are still never split, as transformers registers them as added tokens.
+    const added = [...settings.addedTokens];
+    for (const content of named) {
+      if (content === undefined || this.addedByContent.has(content)) continue;
+      const id = model.pieceToId(content);
+      if (id === undefined || this.addedById.has(id)) continue;
+      const spec = { id, content, lstrip: false, rstrip: false, singleWord: false, normalized: false, special: true };
+      this.addedById.set(id, spec);
+      this.addedByContent.set(content, spec);
+      added.push(spec);
+    }
     // With split_special_tokens, special tokens in the text are tokenized as plain text.
-    const matchable = settings.splitSpecialTokens ? settings.addedTokens.filter((t) => !t.special) : settings.addedTokens;
+    const matchable = settings.splitSpecialTokens ? added.filter((t) => !t.special) : added;
     this.splitter = new AddedTokenSplitter(matchable);
     this.addBos = (settings.addBosToken ?? defaults.addBosToken) && this.bosId !== undefined;
     this.addEos = (settings.addEosToken ?? defaults.addEosToken) && this.eosId !== undefined;

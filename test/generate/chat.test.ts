@@ -64,6 +64,17 @@ for (const k of LAYOUTS) {
   });
 }
 
+test('streaming: concatenated chunks equal the final answer over long sampled outputs (multi-byte text)', async () => {
+  for (const k of LAYOUTS) {
+    const s = vls[k].chatStream({ question: 'Write a poem.', generation: { maxNewTokens: 60, doSample: true, seed: 11 } });
+    let streamed = '';
+    for await (const c of s) streamed += c.text;
+    const r = await s.result;
+    assert.equal(streamed, r.text, k);
+    assert.equal(r.text, vls[k].tokenizer.decode(r.tokenIds, { skipSpecialTokens: true }).split(k === '4b' ? '<|end|>' : '<|im_end|>')[0]!.trim(), k);
+  }
+});
+
 test('multi-turn: history pairs rendered before the new question, images re-expanded (reference semantics)', async () => {
   const vl = vls['2b'];
   const r1 = await vl.chat({ images: [image('square_448.png')], question: 'First?', maxNum: 2, generation: { maxNewTokens: 3 } });

@@ -1,11 +1,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import sharp from 'sharp';
 import { loadImage, resizeBicubic, dynamicPreprocess } from '../../src/image/index.ts';
 import { MinivlError } from '../../src/errors.ts';
+import { setResampleEngine } from '../../src/image/resample.ts';
+import { wasmAvailable } from '../../src/image/resample-wasm.ts';
 import { encodePng, pseudoRandom } from './fixtures.ts';
-import { GOLDEN } from '../helpers/paths.ts';
+import { GOLDEN, ROOT } from '../helpers/paths.ts';
 
 const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 
@@ -22,7 +26,7 @@ function noise(n: number, seed: number): Uint8Array {
 
 // [inW, inH, outW, outH, seed, sha256 of Pillow 9.4.0 `Image.frombytes('RGB', ...).resize((outW, outH))`].
 // Noise is the hardest input for the fixed-point rounding and clipping; the sizes cover up/down scaling,
-// 1-pixel axes, tiny images, identity, and inputs tall enough to be processed in several bands.
+// 1-pixel axes, tiny images, identity, one-pass resizes, and inputs tall enough to need several bands.
 const PILLOW_RESIZE: [number, number, number, number, number, string][] = [
   [1500, 2000, 1792, 1344, 27, '999cb28e0e3162f72861ec664564bdeced0c066395b9d55b93db0a7065db748c'],
   [2100, 900, 2688, 896, 28, '64cbf43e5572a0524c7c2f195764f6fb3119c25749c851943bf8862bf27b5deb'],
@@ -52,16 +56,27 @@ const PILLOW_RESIZE: [number, number, number, number, number, string][] = [
   [1, 9, 3, 448, 24, '335fcb1c0d799e28d2da40261378bd2c64e7dc71378df7d0a024388996f110a9'],
   [2, 2, 1, 1, 25, '7c8ad78135276fdc66c47d463e375de7a9702fdae72bfbda8c4a332c803d9c22'],
   [1200, 10, 448, 448, 26, '04b10cb4e8aaaac336a02317d5c79798d6c0d0d8ed2c13d7417742031b892893'],
+  [300, 200, 300, 448, 29, 'ec94583f0fcf6b53a5e50c926e59d74effbfa435ab89efdda560f5cc38cf4683'],
+  [200, 300, 448, 300, 30, 'd803386c0e54300eadf6a0a68d1054522232fed8a36f66a9ab785849768fdf79'],
+  [50, 20, 50, 1000, 31, 'b86d655083976be77cf7152a847d084c6ca47c6c42b9adcba0823001959917fd'],
 ];
 
-test('resizeBicubic equals Pillow byte for byte on noise (28 size pairs)', () => {
-  for (const [w, h, ow, oh, seed, want] of PILLOW_RESIZE) {
-    const r = resizeBicubic({ width: w, height: h, data: noise(w * h * 3, seed) }, ow, oh);
-    assert.equal(r.width, ow);
-    assert.equal(r.height, oh);
-    assert.equal(sha(r.data), want, `${w}x${h} -> ${ow}x${oh}`);
-  }
-});
+for (const engine of ['wasm', 'js'] as const) {
+  test(`resizeBicubic (${engine} passes) equals Pillow byte for byte on noise (31 size pairs)`, () => {
+    if (engine === 'wasm') assert.ok(wasmAvailable(), 'WebAssembly SIMD kernels load under Node 20');
+    setResampleEngine(engine);
+    try {
+      for (const [w, h, ow, oh, seed, want] of PILLOW_RESIZE) {
+        const r = resizeBicubic({ width: w, height: h, data: noise(w * h * 3, seed) }, ow, oh);
+        assert.equal(r.width, ow);
+        assert.equal(r.height, oh);
+        assert.equal(sha(r.data), want, `${w}x${h} -> ${ow}x${oh}`);
+      }
+    } finally {
+      setResampleEngine('wasm');
+    }
+  });
+}
 
 // convert('RGB') of PNG colour types / depths beyond the golden set, recorded with Pillow 9.4.0.
 const W = 7;
@@ -86,11 +101,25 @@ const PNG_CASES: [string, Buffer, string][] = [
     '726b10af9d6161be67659b991e0f7278425d8f9b32faaed2e70bd7f5d93174d5'],
 ];
 
+// Sub-byte PNGs: 1/2/4-bit gray (Pillow modes 1 and L, scaled to 0..255) and 1/2/4-bit palette.
+const LOW_PAL = [255, 0, 0, 0, 255, 0, 0, 0, 255, 10, 20, 30, 200, 200, 200, 1, 2, 3, 50, 60, 70, 80, 90, 100, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0, 0, 0, 77, 77, 77, 88, 88, 88, 99, 99, 99, 111, 0, 0];
+const LOW_BIT: [1 | 2 | 4, string, string][] = [
+  [1, '770c218e73369540ae9369f7399387476ef67082b43ccedfba1bab6689a19f1b', '307b2ef37119c9156112a52d35f13edcfbbd261275f9107bb85d0a873dc011fc'],
+  [2, '8f34640a3b47c781c3f2aad949dcec2384165c50ba774b03745a6b1d1a76cad9', '9b59b0a1b337e6cbafdf7d3bbc0a902196890147f66d16bf1723e40be9a4cfa4'],
+  [4, '0ded50441b2256e82d7f3664de329d9079867002be173ceec61512df3d94daa2', 'bb2af266e55305cad65bcb689e3d54efb283dfd64c27d66551302928a4b1dc5d'],
+];
+for (const [bd, grayHash, palHash] of LOW_BIT) {
+  PNG_CASES.push(
+    [`gray ${bd}-bit`, encodePng({ width: 11, height: 3, colorType: 0, bitDepth: bd, samples: pseudoRandom(33, (1 << bd) - 1, bd) }), grayHash],
+    [`palette ${bd}-bit`, encodePng({ width: 11, height: 3, colorType: 3, bitDepth: bd, samples: pseudoRandom(33, (1 << bd) - 1, 10 + bd),
+      palette: LOW_PAL.slice(0, 3 * (1 << bd)) }), palHash],
+  );
+}
+
 for (const [name, png, want] of PNG_CASES) {
   test(`PNG ${name}: RGB like Pillow convert('RGB')`, async () => {
     const img = await loadImage(png);
-    assert.equal(img.width, W);
-    assert.equal(img.height, H);
+    assert.equal(img.data.length, img.width * img.height * 3);
     assert.equal(sha(img.data), want);
   });
 }
@@ -199,4 +228,12 @@ test('bad tiling options and images over the pixel limit are one-line MinivlErro
   // 20000 x 10000 = 200M pixels > Pillow's DecompressionBombError limit (2 x 89,478,485).
   const huge = await sharp({ create: { width: 20000, height: 10000, channels: 3, background: 'red' } }).png({ compressionLevel: 1 }).toBuffer();
   await assert.rejects(loadImage(huge), /larger than the 178956970-pixel limit/);
+});
+
+const hasWat2wasm = spawnSync('wat2wasm', ['--version']).status === 0;
+test('the embedded WebAssembly bytes are resample.wat compiled (needs wat2wasm)', { skip: !hasWat2wasm && 'wat2wasm not installed' }, () => {
+  const wasm = execFileSync('wat2wasm', [`${ROOT}/src/image/resample.wat`, '--output=-']);
+  const src = readFileSync(`${ROOT}/src/image/resample-wasm.ts`, 'utf8');
+  const embedded = /RESAMPLE_WASM_BASE64 =\s*'([A-Za-z0-9+/=]+)'/.exec(src)?.[1];
+  assert.equal(embedded, wasm.toString('base64'));
 });

@@ -31,21 +31,25 @@ function chunk(type: string, data: Uint8Array): Buffer {
  * colorType: 0 gray, 2 RGB, 3 palette, 4 gray+alpha, 6 RGBA.
  */
 export function encodePng(opts: {
-  width: number; height: number; colorType: 0 | 2 | 3 | 4 | 6; bitDepth: 8 | 16;
+  width: number; height: number; colorType: 0 | 2 | 3 | 4 | 6; bitDepth: 1 | 2 | 4 | 8 | 16;
   samples: number[]; palette?: number[]; trns?: number[];
 }): Buffer {
   const { width, height, colorType, bitDepth, samples } = opts;
   const channels = { 0: 1, 2: 3, 3: 1, 4: 2, 6: 4 }[colorType];
-  const bps = bitDepth / 8;
-  const stride = width * channels * bps;
+  const stride = Math.ceil((width * channels * bitDepth) / 8);
   const raw = Buffer.alloc((stride + 1) * height);
   for (let y = 0; y < height; y++) {
-    raw[y * (stride + 1)] = 0;
+    raw[y * (stride + 1)] = 0; // filter type None
     for (let i = 0; i < width * channels; i++) {
       const v = samples[y * width * channels + i]!;
-      const o = y * (stride + 1) + 1 + i * bps;
-      if (bps === 2) raw.writeUInt16BE(v, o);
-      else raw[o] = v;
+      const row = y * (stride + 1) + 1;
+      if (bitDepth === 16) raw.writeUInt16BE(v, row + i * 2);
+      else if (bitDepth === 8) raw[row + i] = v;
+      else {
+        // Sub-byte samples are packed most significant bits first.
+        const bit = i * bitDepth;
+        raw[row + (bit >> 3)]! |= v << (8 - bitDepth - (bit & 7));
+      }
     }
   }
   const ihdr = Buffer.alloc(13);

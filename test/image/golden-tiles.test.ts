@@ -4,6 +4,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
 import { loadImage, dynamicPreprocess, toPixelValues } from '../../src/image/index.ts';
+import { setResampleEngine } from '../../src/image/resample.ts';
 import { GOLDEN, shared } from '../helpers/paths.ts';
 
 interface GoldenCase {
@@ -66,6 +67,18 @@ for (const c of cases) {
     }));
   });
 }
+
+test('the TypeScript passes (fallback where WebAssembly is missing) reproduce every golden tile too', async () => {
+  setResampleEngine('js');
+  try {
+    for (const c of cases) {
+      const { tiles } = dynamicPreprocess(await loadImage(shared('golden', c.image)), { maxNum: c.max_num, useThumbnail: c.use_thumbnail });
+      assert.deepEqual(tiles.map((t) => sha(t.data)), c.tiles_u8_sha256, c.case);
+    }
+  } finally {
+    setResampleEngine('wasm');
+  }
+});
 
 test('model input golden: pixel_values of wide_1920x1080 max_num=2 equal bit for bit', async () => {
   const buf = readFileSync(shared('golden/preprocess/model_input_wide_1920x1080_max2.safetensors'));

@@ -94,3 +94,19 @@ test('1b: added_tokens.json and special_tokens_map.json are honoured without tok
     cleanup();
   }
 });
+
+test('a bare tokenizer.model with special_tokens_map.json: SentencePiece rules, named specials not split', async () => {
+  const { dir, cleanup } = tempTokenizerDir(
+    { from: assetDir('4b'), names: ['tokenizer.model'] },
+    { 'special_tokens_map.json': JSON.stringify({ bos_token: '<s>', eos_token: '</s>', unk_token: '<unk>' }) },
+  );
+  try {
+    const tok = await loadTokenizer(dir);
+    // No tokenizer class: each segment goes through SentencePiece itself (dummy prefix per segment).
+    assert.deepEqual(tok.encode('hi</s>hi'), [1, 7251, 2, 7251]);
+    assert.equal(tok.vocabSize, 32000);
+    assert.equal(tok.decode([1, 7251, 2], { skipSpecialTokens: true }), 'hi');
+  } finally {
+    cleanup();
+  }
+});
