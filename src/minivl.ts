@@ -251,11 +251,11 @@ export class MiniVL {
     }
     const out = r.value;
     const { text, rawText } = answerTexts(this.tokenizer, out.tokenIds, p.sepText, req.generation?.stopStrings);
-    const first0 = images[0]?.info;
+    const firstImage = images[0]?.info;
     return {
       text,
       rawText,
-      grounding: parseGrounding(rawText, first0?.width ?? 1000, first0?.height ?? 1000),
+      grounding: parseGrounding(rawText, firstImage?.width ?? 1000, firstImage?.height ?? 1000),
       question: p.question,
       history: [...(req.history ?? []), [p.question, text]],
       stopReason: out.stopReason,

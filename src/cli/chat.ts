@@ -84,6 +84,7 @@ export async function run(argv: string[]): Promise<number> {
 
   const status = new StatusLine(process.stderr);
   const sigint = new SigintGuard();
+  process.stdout.on('error', onStdoutError);
   try {
     const vl = await MiniVL.load(v.model, { systemMessage: v.system, onProgress: (e) => status.progress(e), signal: sigint.signal });
     status.clear();
@@ -104,7 +105,14 @@ export async function run(argv: string[]): Promise<number> {
   } finally {
     status.clear();
     sigint.dispose();
+    process.stdout.off('error', onStdoutError);
   }
+}
+
+/** The reader went away (`minivl chat ... | head`): stop quietly, as a pipe writer should. */
+function onStdoutError(e: NodeJS.ErrnoException): void {
+  if (e.code !== 'EPIPE') process.stderr.write(`minivl: error: cannot write the answer to stdout: ${e.message}\n`);
+  process.exit(e.code === 'EPIPE' ? 0 : 1);
 }
 
 interface AnswerOpts {
