@@ -13,3 +13,8 @@ export class MinivlError extends Error {
 export function fail(message: string): never {
   throw new MinivlError(message);
 }
+
+/** The errno code of a failed fs call (ENOENT, EACCES, ...), else the error's message: for `(...)` in one-line errors. */
+export function errnoCode(e: unknown): string {
+  return (e as NodeJS.ErrnoException).code ?? (e as Error).message;
+}

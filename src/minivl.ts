@@ -141,10 +141,19 @@ export class MiniVL {
     if (opts.signal?.aborted) fail(`loading ${dirOrRepo} was interrupted`);
     progress({ stage: 'load', dir });
     const t0 = performance.now();
-    const [model, tokenizer] = await Promise.all([
+    // Both load at once; when both fail, the model's error (config.json, weights) is reported, as it is
+    // the root cause in a folder that is not a checkpoint at all — not whichever failure came first.
+    const [modelResult, tokenizerResult] = await Promise.allSettled([
       Model.load(dir, { intraOpNumThreads: opts.threads, warn: opts.warn }),
       loadTokenizer(dir),
     ]);
+    if (modelResult.status === 'rejected') throw modelResult.reason;
+    if (tokenizerResult.status === 'rejected') {
+      await modelResult.value.release();
+      throw tokenizerResult.reason;
+    }
+    const model = modelResult.value;
+    const tokenizer = tokenizerResult.value;
     progress({ stage: 'loaded', dir, ms: performance.now() - t0 });
     const cfgSystem = (model.checkpoint.configJson as { system_message?: unknown } | null)?.system_message;
     const systemMessage =

@@ -66,3 +66,11 @@ test('the copied checkpoint loads and runs (external data from another folder)',
   assert.equal(r.logits.length, 512);
   await m.release();
 });
+
+test('a golden of another LLM family is refused in one line before any forward', () => {
+  const r = parity(['--model', `${GOLDEN}/models/phi3`, '--golden', `${QWEN}/golden.safetensors`,
+    '--pixel-values', `${GOLDEN}/preprocess/model_input_wide_1920x1080_max2.safetensors`]);
+  assert.equal(r.status, 1);
+  assert.equal(r.stdout, '');
+  assert.match(r.stderr, /^minivl: error: .*qwen2\/meta\.json: the golden is for a qwen2 model, --model .*phi3 is phi3\n$/);
+});

@@ -1,21 +1,25 @@
 // `minivl chat`: thin CLI over the MiniVL library (src/minivl.ts): flags → request, stream the answer.
-import { writeFileSync, statSync } from 'node:fs';
+import { statSync, writeFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
-import { parseArgs } from 'node:util';
-import { fail } from '../errors.ts';
+import { errnoCode, fail } from '../errors.ts';
+import { checkImageFile, MAX_TILES } from '../image/index.ts';
 import { MiniVL, GenerationAbortedError, type ChatStream, type ProgressEvent } from '../minivl.ts';
 import type { GenerationOptions } from '../generate/generate.ts';
+import { resolveSamplingOptions } from '../generate/sampling.ts';
+import { intFlag, numFlag, outputFile, parseCommandArgs, required, type CommandSpec } from './args.ts';
 
-const USAGE = `usage: minivl chat --model DIR|ORG/NAME [--image FILE]... [options] "question"
+const CMD: CommandSpec = {
+  name: 'chat',
+  help: `usage: minivl chat --model DIR|ORG/NAME [--image FILE...]... [options] "question"
        minivl chat --model DIR|ORG/NAME [--image FILE]... --interactive
 
 Streams the model's answer about the images to stdout (reference chat() prompt and answer rules).
 
   --model DIR|ORG/NAME    checkpoint folder, or a Hugging Face id (downloaded to the cache;
                           MINIVL_OFFLINE=1 uses the cache only)
-  --image FILE            an image (JPEG, PNG, WebP, GIF...); repeat for several images
+  --image FILE...         images (JPEG, PNG, WebP, GIF...): repeat the flag, or list the files after it
                           (prompted as "Image-1: <image>\\nImage-2: <image>\\n...")
-  --max-num N             max tiles per image, thumbnail not counted (default 12)
+  --max-num N             max tiles per image, thumbnail not counted (1 to ${MAX_TILES}; default 12)
   --max-new-tokens N      cap on generated tokens (default 1024)
   --min-new-tokens N      no stop token before N tokens (default 0)
   --do-sample             sample instead of greedy decoding (model cards: top-k 50)
@@ -36,7 +40,8 @@ Streams the model's answer about the images to stdout (reference chat() prompt a
   -h, --help              this help
 
 Ctrl-C during a one-shot answer stops generation and exits with status 130.
-`;
+`,
+};
 
 const OPTIONS = {
   model: { type: 'string' },
@@ -58,35 +63,50 @@ const OPTIONS = {
   help: { type: 'boolean', short: 'h' },
 } as const;
 
-export async function run(argv: string[]): Promise<number> {
-  const { values: v, positionals } = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });
-  if (v.help) {
-    process.stdout.write(USAGE);
-    return 0;
+function isRegularFile(path: string): boolean {
+  try {
+    return statSync(path).isFile();
+  } catch {
+    return false;
   }
-  if (!v.model) fail('chat: --model DIR|ORG/NAME is required (see minivl chat --help)');
-  const question = positionals.join(' ');
+}
+
+export async function run(argv: string[]): Promise<number> {
+  const args = parseCommandArgs(CMD, { args: argv, options: OPTIONS, allowPositionals: true });
+  if (!args) return 0;
+  const { values: v, positionals } = args;
+  const model = required(CMD, '--model', v.model);
+  // DESIGN.md's form is `--image FILE...`: files right after the images (`--image a.jpg b.jpg "q"`) are
+  // images too; the rest is the question.
+  const images = [...(v.image ?? [])];
+  let firstWord = 0;
+  if (images.length > 0) {
+    while (firstWord < positionals.length - 1 && isRegularFile(positionals[firstWord]!)) images.push(positionals[firstWord++]!);
+  }
+  const question = positionals.slice(firstWord).join(' ');
   if (!v.interactive && question.trim() === '') fail('chat: give a question, e.g. minivl chat --model DIR --image cat.jpg "Describe the image." (or --interactive)');
-  const images = v.image ?? [];
-  for (const f of images) checkImageFile(f); // fail fast, before the (slow) model load
-  const maxNum = intFlag('--max-num', v['max-num'], 1);
+  // Fail fast, before the (slow) model load: files, numbers and the sampling ranges.
+  for (const f of images) checkImageFile(f);
+  if (v['dump-prompt-ids'] !== undefined) outputFile('--dump-prompt-ids', v['dump-prompt-ids']);
+  const maxNum = intFlag('--max-num', v['max-num'], { min: 1, max: MAX_TILES });
   const generation: GenerationOptions = {
-    maxNewTokens: intFlag('--max-new-tokens', v['max-new-tokens'], 1),
-    minNewTokens: intFlag('--min-new-tokens', v['min-new-tokens'], 0),
+    maxNewTokens: intFlag('--max-new-tokens', v['max-new-tokens'], { min: 1 }),
+    minNewTokens: intFlag('--min-new-tokens', v['min-new-tokens'], { min: 0 }),
     doSample: v['do-sample'] ?? false,
     temperature: numFlag('--temperature', v.temperature),
-    topK: intFlag('--top-k', v['top-k'], 0),
+    topK: intFlag('--top-k', v['top-k'], { min: 0 }),
     topP: numFlag('--top-p', v['top-p']),
     repetitionPenalty: numFlag('--repetition-penalty', v['repetition-penalty']),
-    seed: intFlag('--seed', v.seed, 0),
+    seed: intFlag('--seed', v.seed, { min: 0 }),
     stopStrings: v.stop,
   };
+  resolveSamplingOptions(generation);
 
   const status = new StatusLine(process.stderr);
   const sigint = new SigintGuard();
   process.stdout.on('error', onStdoutError);
   try {
-    const vl = await MiniVL.load(v.model, { systemMessage: v.system, onProgress: (e) => status.progress(e), signal: sigint.signal });
+    const vl = await MiniVL.load(model, { systemMessage: v.system, onProgress: (e) => status.progress(e), signal: sigint.signal });
     status.clear();
     if (sigint.signal.aborted) {
       process.stderr.write('minivl: interrupted while loading the model\n');
@@ -130,7 +150,7 @@ async function answer(stream: ChatStream, o: AnswerOpts): Promise<'done' | 'abor
       if (!started) {
         o.status.clear();
         started = true;
-        if (o.dumpPromptIds) writeFileSync(o.dumpPromptIds, `${JSON.stringify(o.vl.lastPromptIds)}\n`);
+        if (o.dumpPromptIds) writePromptIds(o.dumpPromptIds, o.vl.lastPromptIds);
       }
       if (chunk.text) process.stdout.write(chunk.text);
     }
@@ -315,25 +335,11 @@ function describe(e: ProgressEvent): string | null {
   }
 }
 
-function checkImageFile(f: string): void {
-  let isFile = false;
+/** --dump-prompt-ids: a small debugging file, written in one call (its folder was checked up front). */
+function writePromptIds(file: string, ids: unknown): void {
   try {
-    isFile = statSync(f).isFile();
-  } catch {
-    fail(`cannot read image ${f}: no such file`);
+    writeFileSync(file, `${JSON.stringify(ids)}\n`);
+  } catch (e) {
+    fail(`--dump-prompt-ids ${file}: cannot write (${errnoCode(e)})`);
   }
-  if (!isFile) fail(`cannot read image ${f}: not a file`);
-}
-
-function intFlag(name: string, s: string | undefined, min: number): number | undefined {
-  if (s === undefined) return undefined;
-  if (!/^\d+$/.test(s.trim()) || Number(s) < min) fail(`chat: ${name} must be an integer ≥ ${min}, got '${s}'`);
-  return Number(s);
-}
-
-function numFlag(name: string, s: string | undefined): number | undefined {
-  if (s === undefined) return undefined;
-  const n = Number(s);
-  if (s.trim() === '' || !Number.isFinite(n)) fail(`chat: ${name} must be a number, got '${s}'`);
-  return n;
 }

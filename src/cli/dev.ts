@@ -1,25 +1,33 @@
 // `minivl dev <tool>`: developer tools. Thin: parse flags, call the library.
-import { parseArgs } from 'node:util';
 import { fail } from '../errors.ts';
 import { LIKE, writeRandomCheckpoint } from '../dev/random-checkpoint.ts';
+import { intFlag, parseCommandArgs, printJson, required, type CommandSpec } from './args.ts';
 
-const USAGE = `usage: minivl dev random-checkpoint --like NAME [--tiny] [--seed N] --out DIR
+const CMD: CommandSpec = {
+  name: 'dev random-checkpoint',
+  help: `usage: minivl dev random-checkpoint --like NAME [--tiny] [--seed N] --out DIR
 
   Writes a checkpoint folder in the released format with small random bf16 weights and the real
   tokenizer files. NAME: ${Object.keys(LIKE).join(' | ')}.
   --tiny    shrink to the golden tiny dims (ViT/LLM 2 layers, hidden 64) keeping the real vocab
   --seed N  value seed (default 0); the same seed gives the same files
   --out DIR must not exist or be empty
-`;
+  -h, --help this help
+`,
+};
 
 export async function run(argv: string[]): Promise<number> {
   const [tool, ...rest] = argv;
-  if (!tool || tool === '--help' || tool === '-h') {
-    process.stdout.write(USAGE);
-    return tool ? 0 : 2;
+  if (!tool) {
+    process.stderr.write(CMD.help); // a usage error: the help goes to stderr
+    return 2;
+  }
+  if (tool === '--help' || tool === '-h') {
+    process.stdout.write(CMD.help);
+    return 0;
   }
   if (tool !== 'random-checkpoint') fail(`dev: unknown tool '${tool}' (available: random-checkpoint)`);
-  const { values } = parseArgs({
+  const args = parseCommandArgs(CMD, {
     args: rest,
     options: {
       like: { type: 'string' },
@@ -28,16 +36,12 @@ export async function run(argv: string[]): Promise<number> {
       out: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
-    strict: true,
-    allowPositionals: false,
   });
-  if (values.help) {
-    process.stdout.write(USAGE);
-    return 0;
-  }
-  if (!values.like) fail('dev random-checkpoint: --like is required (e.g. --like internvl2-1b)');
-  if (!values.out) fail('dev random-checkpoint: --out DIR is required');
-  if (!/^\d+$/.test(values.seed!)) fail(`dev random-checkpoint: --seed must be a non-negative integer, got '${values.seed}'`);
+  if (!args) return 0;
+  const { values } = args;
+  const like = required(CMD, '--like', values.like);
+  const out = required(CMD, '--out', values.out);
+  const seed = intFlag('--seed', values.seed, { min: 0 })!;
   // Ctrl-C stops between chunks so the library can remove its temporary folder.
   const ac = new AbortController();
   const onSigint = () => ac.abort();
@@ -45,16 +49,16 @@ export async function run(argv: string[]): Promise<number> {
   let r;
   try {
     r = await writeRandomCheckpoint({
-      like: values.like,
+      like,
       tiny: values.tiny,
-      seed: Number(values.seed),
-      out: values.out,
+      seed,
+      out,
       log: process.stderr,
       signal: ac.signal,
     });
   } finally {
     process.removeListener('SIGINT', onSigint);
   }
-  process.stdout.write(`${JSON.stringify({ out: r.dir, files: r.files, tensors: r.tensors, params: r.params, tensor_bytes: r.tensorBytes })}\n`);
+  printJson({ out: r.dir, files: r.files, tensors: r.tensors, params: r.params, tensor_bytes: r.tensorBytes });
   return 0;
 }

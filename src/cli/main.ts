@@ -11,15 +11,20 @@ const COMMANDS: Record<string, { describe: string; load: () => Promise<{ run(arg
 
 function usage(): string {
   const lines = Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(12)}${c.describe}`);
-  return `usage: minivl <command> [options]\n\ncommands:\n${lines.join('\n')}\n`;
+  return `usage: minivl <command> [options]\n\ncommands:\n${lines.join('\n')}\n\nminivl <command> --help shows a command's flags.\n`;
 }
 
 export async function main(argv: string[]): Promise<number> {
-  const [name, ...rest] = argv;
-  if (!name || name === '--help' || name === '-h') {
-    process.stdout.write(usage());
-    return name ? 0 : 2;
+  let [name, ...rest] = argv;
+  if (!name) {
+    process.stderr.write(usage());
+    return 2;
   }
+  if (name === '--help' || name === '-h' || (name === 'help' && rest.length === 0)) {
+    process.stdout.write(usage());
+    return 0;
+  }
+  if (name === 'help') [name, rest] = [rest[0]!, ['--help']]; // `minivl help chat` = `minivl chat --help`
   const cmd = COMMANDS[name];
   if (!cmd) {
     process.stderr.write(`minivl: unknown command '${name}'\n${usage()}`);
@@ -37,10 +42,10 @@ export async function main(argv: string[]): Promise<number> {
 export function reportError(e: unknown): number {
   const err = e as Error & { code?: string };
   if (e instanceof MinivlError || (err && typeof err.code === 'string' && err.code.startsWith('ERR_PARSE_ARGS'))) {
-    process.stderr.write(`minivl: error: ${err.message}\n`);
+    process.stderr.write(`minivl: error: ${err.message.split('\n')[0]}\n`);
     return 1;
   }
   if (process.env.MINIVL_DEBUG) process.stderr.write(`${err?.stack ?? String(e)}\n`);
-  process.stderr.write(`minivl: internal error: ${err?.message ?? String(e)} (set MINIVL_DEBUG=1 for the stack)\n`);
+  process.stderr.write(`minivl: internal error: ${(err?.message ?? String(e)).split('\n')[0]} (set MINIVL_DEBUG=1 for the stack)\n`);
   return 1;
 }

@@ -2,21 +2,28 @@
  * `minivl preprocess --image FILE --max-num N --out FILE.u8`: writes the tiles as `[tiles, 448, 448, 3]` uint8
  * RGB (thumbnail last) and prints `{"grid":[cols,rows],"num_tiles":n}`.
  */
-import { writeFile } from 'node:fs/promises';
-import { parseArgs } from 'node:util';
-import { fail } from '../errors.ts';
-import { dynamicPreprocess, loadImage } from '../image/index.ts';
+import { dynamicPreprocess, loadImage, MAX_TILES } from '../image/index.ts';
+import { writeFileAtomic, writeFully } from '../io/atomic-write.ts';
+import { intFlag, outputFile, parseCommandArgs, printJson, required, type CommandSpec } from './args.ts';
 
-const USAGE = 'usage: minivl preprocess --image FILE --max-num N --out FILE.u8 [--min-num N] [--no-thumbnail]';
+const CMD: CommandSpec = {
+  name: 'preprocess',
+  help: `usage: minivl preprocess --image FILE --max-num N --out FILE.u8 [--min-num N] [--no-thumbnail]
 
-function parseInteger(name: string, v: string | undefined, dflt?: number): number {
-  if (v === undefined) return dflt ?? fail(`--${name} is required (${USAGE})`);
-  if (!/^\d+$/.test(v)) fail(`--${name} must be a positive integer, got '${v}'`);
-  return Number(v);
-}
+Tiles and resizes an image as the reference dynamic_preprocess does, writes the tiles as
+[tiles, 448, 448, 3] uint8 RGB (thumbnail last) and prints {"grid":[cols,rows],"num_tiles":n}.
+
+  --image FILE      the image (JPEG, PNG, WebP, GIF, ...)
+  --max-num N       max tiles, thumbnail not counted (1 to ${MAX_TILES})
+  --min-num N       min tiles (default 1)
+  --out FILE.u8     output file; replaced if it exists (written to a temporary file, then renamed)
+  --no-thumbnail    no thumbnail tile after the grid
+  -h, --help        this help
+`,
+};
 
 export async function run(argv: string[]): Promise<number> {
-  const { values } = parseArgs({
+  const args = parseCommandArgs(CMD, {
     args: argv,
     options: {
       image: { type: 'string' },
@@ -26,30 +33,18 @@ export async function run(argv: string[]): Promise<number> {
       'no-thumbnail': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
-    strict: true,
-    allowPositionals: false,
   });
-  if (values.help) {
-    process.stdout.write(`${USAGE}\n`);
-    return 0;
-  }
-  const image = values.image ?? fail(`--image is required (${USAGE})`);
-  const out = values.out ?? fail(`--out is required (${USAGE})`);
-  const maxNum = parseInteger('max-num', values['max-num']);
-  const minNum = parseInteger('min-num', values['min-num'], 1);
+  if (!args) return 0;
+  const { values } = args;
+  const image = required(CMD, '--image', values.image);
+  const out = outputFile('--out', required(CMD, '--out', values.out));
+  const maxNum = intFlag('--max-num', required(CMD, '--max-num', values['max-num']), { min: 1, max: MAX_TILES })!;
+  const minNum = intFlag('--min-num', values['min-num'], { min: 1, max: maxNum }) ?? 1;
   const img = await loadImage(image);
   const { grid, tiles } = dynamicPreprocess(img, { minNum, maxNum, useThumbnail: !values['no-thumbnail'] });
-  const bytes = new Uint8Array(tiles.reduce((a, t) => a + t.data.length, 0));
-  let o = 0;
-  for (const t of tiles) {
-    bytes.set(t.data, o);
-    o += t.data.length;
-  }
-  try {
-    await writeFile(out, bytes);
-  } catch (e) {
-    fail(`cannot write ${out}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
-  }
-  process.stdout.write(`${JSON.stringify({ grid, num_tiles: tiles.length })}\n`);
+  await writeFileAtomic(out, async (fh) => {
+    for (const t of tiles) await writeFully(fh, t.data);
+  });
+  printJson({ grid, num_tiles: tiles.length });
   return 0;
 }

@@ -1,17 +1,25 @@
-import { parseArgs } from 'node:util';
 import { fail } from '../errors.ts';
 import { loadTokenizer } from '../tokenizer/index.ts';
 import { readJsonFile } from '../tokenizer/settings.ts';
+import { inputDir, inputFile, parseCommandArgs, required, type CommandSpec } from './args.ts';
 
-const USAGE = 'usage: minivl tokenize --tokenizer DIR --texts FILE.json [--no-special-tokens]';
+const CMD: CommandSpec = {
+  name: 'tokenize',
+  help: `usage: minivl tokenize --tokenizer DIR --texts FILE.json [--no-special-tokens]
 
-/**
- * `minivl tokenize --tokenizer DIR --texts FILE.json`: prints a JSON array with the ids of each text
- * (the model's default special-token handling). FILE.json is a JSON array of strings or an object
- * with a `texts` array (the golden file's form).
- */
+Prints a JSON array with the token ids of each text, as tokenizer(text)["input_ids"] with the
+model's default special-token handling.
+
+  --tokenizer DIR       checkpoint folder with the tokenizer files (tokenizer.json, vocab.json +
+                        merges.txt, or tokenizer.model, with tokenizer_config.json etc.)
+  --texts FILE.json     a JSON array of strings, or an object with a "texts" array
+  --no-special-tokens   do not add BOS/EOS (add_special_tokens=False)
+  -h, --help            this help
+`,
+};
+
 export async function run(argv: string[]): Promise<number> {
-  const { values } = parseArgs({
+  const args = parseCommandArgs(CMD, {
     args: argv,
     options: {
       tokenizer: { type: 'string' },
@@ -19,15 +27,12 @@ export async function run(argv: string[]): Promise<number> {
       'no-special-tokens': { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
-    allowPositionals: false,
   });
-  if (values.help) {
-    process.stdout.write(`${USAGE}\n`);
-    return 0;
-  }
-  if (!values.tokenizer || !values.texts) fail(`tokenize needs --tokenizer DIR and --texts FILE.json (${USAGE})`);
-  const texts = readTexts(values.texts);
-  const tokenizer = await loadTokenizer(values.tokenizer);
+  if (!args) return 0;
+  const { values } = args;
+  const tokenizerDir = inputDir('--tokenizer', required(CMD, '--tokenizer', values.tokenizer));
+  const texts = readTexts(inputFile('--texts', required(CMD, '--texts', values.texts)));
+  const tokenizer = await loadTokenizer(tokenizerDir);
   const addSpecialTokens = !values['no-special-tokens'];
   const lines = texts.map((t) => JSON.stringify(tokenizer.encode(t, { addSpecialTokens })));
   process.stdout.write(`[${lines.join(',')}]\n`);

@@ -7,10 +7,11 @@
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { chmod, copyFile, mkdir, open, readdir, readFile, rename, rm, rmdir, stat, writeFile } from 'node:fs/promises';
+import { chmod, copyFile, mkdir, readdir, readFile, rename, rm, rmdir, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { fail } from '../errors.ts';
+import { errnoCode, fail } from '../errors.ts';
+import { writeFileAtomic, writeFully } from '../io/atomic-write.ts';
 import { numel, prepareSafetensors, writeSafetensors, type TensorToWrite } from '../io/safetensors.ts';
 import { parseModelConfig } from '../model/config.ts';
 import { expectedTensors, type ExpectedTensor } from '../model/inventory.ts';
@@ -73,7 +74,7 @@ export async function randomCheckpointConfig(like: string, tiny: boolean): Promi
   try {
     cfg = JSON.parse(await readFile(path, 'utf8'));
   } catch (e) {
-    fail(`${path}: cannot read the fixture config (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+    fail(`${path}: cannot read the fixture config (${errnoCode(e)})`);
   }
   if (!tiny) return cfg;
   Object.assign(cfg.vision_config, { hidden_size: 64, num_attention_heads: 4, intermediate_size: 128, num_hidden_layers: 2 });
@@ -201,7 +202,7 @@ async function writeShardInMemory(path: string, tensors: ExpectedTensor[], seed:
 /**
  * Big shards: the header comes from the io module's layout code (fed zero-filled views that are never
  * touched, so no memory is committed), then each tensor is generated and written chunk by chunk.
- * Atomic like writeSafetensors: a temporary file, fsync, rename.
+ * Atomic like writeSafetensors (writeFileAtomic).
  */
 async function writeShardStreaming(
   path: string,
@@ -225,10 +226,8 @@ async function writeShardStreaming(
     .sort((a, b) => a[1].data_offsets![0] - b[1].data_offsets![0])
     .map(([k]) => byName.get(k)!);
 
-  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
-  const fh = await open(tmp, 'wx');
-  try {
-    await fh.write(head);
+  await writeFileAtomic(path, async (fh) => {
+    await writeFully(fh, head);
     const chunk = new Uint16Array(CHUNK_ELEMS);
     const total = order.reduce((a, e) => a + numel(e.shape) * 2, 0);
     let written = 0;
@@ -240,7 +239,7 @@ async function writeShardStreaming(
         if (signal?.aborted) fail(`random checkpoint: interrupted while writing ${basename(path)}; nothing was left behind`);
         const part = chunk.subarray(0, Math.min(left, CHUNK_ELEMS));
         values.fill(part);
-        await fh.write(new Uint8Array(part.buffer, 0, part.byteLength));
+        await writeFully(fh, new Uint8Array(part.buffer, 0, part.byteLength));
         left -= part.length;
         written += part.byteLength;
       }
@@ -249,14 +248,7 @@ async function writeShardStreaming(
         while (written / total >= nextReport) nextReport += 0.25;
       }
     }
-    await fh.sync();
-    await fh.close();
-    await rename(tmp, path);
-  } catch (e) {
-    await fh.close().catch(() => {});
-    await rm(tmp, { force: true });
-    throw e;
-  }
+  });
 }
 
 /** transformers writes the index with sort_keys=True, indent=2. */

@@ -2,6 +2,7 @@
  * Image decoding with sharp, then conversion to 8-bit RGB with Pillow's `convert('RGB')` semantics
  * (alpha dropped, never composited; gray replicated; palette expanded; no EXIF rotation; no ICC transform).
  */
+import { statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import sharp, { type Sharp, type SharpOptions } from 'sharp';
 import { MinivlError, fail } from '../errors.ts';
@@ -16,16 +17,36 @@ export function describeSource(src: string | Uint8Array): string {
   return typeof src === 'string' ? src : `<${src.length}-byte buffer>`;
 }
 
+function readFailure(src: string, e: unknown): never {
+  const code = (e as NodeJS.ErrnoException).code;
+  const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory' : code === 'EACCES' ? 'permission denied' : (e as Error).message;
+  fail(`cannot read image ${src}: ${why}`);
+}
+
+/**
+ * Checks that an image path names a regular file, so callers can fail before slow work, and so a
+ * device or pipe (/dev/zero, a FIFO) is refused instead of read forever.
+ */
+export function checkImageFile(src: string): void {
+  let st;
+  try {
+    st = statSync(src);
+  } catch (e) {
+    readFailure(src, e);
+  }
+  if (st.isDirectory()) fail(`cannot read image ${src}: is a directory`);
+  if (!st.isFile()) fail(`cannot read image ${src}: not a regular file`);
+}
+
 /** Reads a file or passes a buffer through, with one-line errors. */
 export async function readSource(src: string | Uint8Array): Promise<Uint8Array> {
   let buf: Uint8Array;
   if (typeof src === 'string') {
+    checkImageFile(src);
     try {
       buf = await readFile(src);
     } catch (e) {
-      const code = (e as NodeJS.ErrnoException).code;
-      const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory' : code === 'EACCES' ? 'permission denied' : (e as Error).message;
-      fail(`cannot read image ${src}: ${why}`);
+      readFailure(src, e);
     }
   } else {
     buf = src;
@@ -44,7 +65,10 @@ export function decodeError(src: string | Uint8Array, e: unknown): MinivlError {
   if (e instanceof MinivlError) return e;
   let msg = String((e as Error)?.message ?? e).split('\n').map((s) => s.trim()).filter(Boolean).join('; ');
   if (/pixel limit/i.test(msg)) msg = `image is larger than the ${MAX_IMAGE_PIXELS}-pixel limit`;
-  if (/unsupported image format/i.test(msg)) msg = 'not a supported image (JPEG, PNG, WebP, GIF, ...)';
+  else if (/unsupported image format/i.test(msg)) msg = 'not a supported image (JPEG, PNG, WebP, GIF, ...)';
+  // Any other decoder failure comes after the format was recognized: the file is damaged. libvips'
+  // own words ('vipspng: libpng read error') do not say so, so say it first and keep them for detail.
+  else msg = `corrupt or truncated image file (${msg.replace(/:$/, '')})`;
   return new MinivlError(`cannot decode image ${describeSource(src)}: ${msg}`);
 }
 

@@ -16,7 +16,7 @@ import { TILE_SIZE, type RgbImage } from './types.ts';
 
 export type { RgbImage } from './types.ts';
 export { TILE_SIZE } from './types.ts';
-export { loadImage, MAX_IMAGE_PIXELS } from './decode.ts';
+export { checkImageFile, loadImage, MAX_IMAGE_PIXELS } from './decode.ts';
 export { chooseGrid, candidateGrids, type Grid } from './grid.ts';
 export { resizeBicubic } from './resample.ts';
 export { dynamicPreprocess, cropTile, MAX_TILES, type DynamicPreprocessOptions } from './tiling.ts';

@@ -306,22 +306,13 @@ export function resizeBicubic(img: RgbImage, width: number, height: number): Rgb
     return { width, height, data: out };
   }
   const ht = packTaps(precomputeCoefficients(inW, width), inW);
-  // At least 4 windows per band so that rows shared by neighbouring bands are recomputed at most ~1.3 times.
-  const maxRows = bandRows(vt.k, rowLen);
   let band = new Uint8Array(0);
-  let yy0 = 0;
-  while (yy0 < height) {
-    // Grow the band while the input rows it needs fit in maxRows (always at least one output row).
-    const r0 = vt.start[yy0]!;
-    let yy1 = yy0 + 1;
-    while (yy1 < height && vt.start[yy1]! + vt.k - r0 <= maxRows) yy1++;
-    const r1 = vt.start[yy1 - 1]! + vt.k;
+  forEachBand(vt, height, bandRows(vt.k, rowLen), (r0, r1, yy0, yy1) => {
     const need = (r1 - r0) * rowLen;
     if (band.length < need) band = new Uint8Array(need);
     horizontalPass(data, inW, r0, r1, ht, band);
     verticalPass(band, rowLen, r0, yy0, yy1, vt, out, acc);
-    yy0 = yy1;
-  }
+  });
   return { width, height, data: out };
 }
 
@@ -333,9 +324,33 @@ export function setResampleEngine(e: 'wasm' | 'js'): void {
   engine = e;
 }
 
-/** Band height in input rows for a vertical window of k rows and rows of rowLen bytes (see resizeBicubic). */
+/**
+ * Band height in input rows for a vertical window of k rows and rows of rowLen bytes: at least 4 windows
+ * per band, so that rows shared by neighbouring bands are recomputed at most ~1.3 times.
+ */
 function bandRows(k: number, rowLen: number): number {
   return Math.max(4 * k, Math.floor(BAND_BYTES / rowLen));
+}
+
+/**
+ * Splits the output rows into bands for the two-pass resize (both engines): each band [yy0, yy1) grows
+ * while the input rows [r0, r1) its vertical windows need fit in maxRows (always at least one output row).
+ */
+function forEachBand(
+  vt: { start: Int32Array; k: number },
+  height: number,
+  maxRows: number,
+  pass: (r0: number, r1: number, yy0: number, yy1: number) => void,
+): void {
+  let yy0 = 0;
+  while (yy0 < height) {
+    const r0 = vt.start[yy0]!;
+    let yy1 = yy0 + 1;
+    while (yy1 < height && vt.start[yy1]! + vt.k - r0 <= maxRows) yy1++;
+    const r1 = vt.start[yy1 - 1]! + vt.k;
+    pass(r0, r1, yy0, yy1);
+    yy0 = yy1;
+  }
 }
 
 /**
@@ -382,17 +397,10 @@ function resizeWasm(img: RgbImage, width: number, height: number, needH: boolean
     } else if (vt && !ht) {
       k.vertical(srcOff, 0, rowLen, vStart, vW, vt.k, 0, height, outOff);
     } else if (ht && vt) {
-      const maxRows = bandRowsMax;
-      let yy0 = 0;
-      while (yy0 < height) {
-        const r0 = vt.start[yy0]!;
-        let yy1 = yy0 + 1;
-        while (yy1 < height && vt.start[yy1]! + vt.k - r0 <= maxRows) yy1++;
-        const r1 = vt.start[yy1 - 1]! + vt.k;
+      forEachBand(vt, height, bandRowsMax, (r0, r1, yy0, yy1) => {
         k.horizontal(srcOff, inW * 3, r0, r1, hStart, hW, ht.k, width, bandOff);
         k.vertical(bandOff, r0, rowLen, vStart, vW, vt.k, yy0, yy1, outOff);
-        yy0 = yy1;
-      }
+      });
     }
     return { width, height, data: mem().slice(outOff, outOff + outLen) };
   });

@@ -8,7 +8,7 @@
 import { readFile, realpath, stat } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
 import { basename, isAbsolute, join, normalize, resolve, sep } from 'node:path';
-import { fail } from '../errors.ts';
+import { errnoCode, fail } from '../errors.ts';
 import { SafetensorsFile, isFile, type TensorInfo, type TypedTensorData } from './safetensors.ts';
 
 export const CONFIG_FILE = 'config.json';
@@ -59,7 +59,7 @@ async function readJson(path: string, what: string): Promise<{ text: string; jso
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') fail(`${path}: missing${what ? ` (${what})` : ''}`);
-    fail(`${path}: cannot read (${code ?? (e as Error).message})`);
+    fail(`${path}: cannot read (${errnoCode(e)})`);
   }
   try {
     return { text, json: JSON.parse(text) };
@@ -75,7 +75,7 @@ export async function openCheckpoint(dir: string): Promise<Checkpoint> {
     realDir = await realpath(resolve(dir));
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    fail(`${dir}: ${code === 'ENOENT' ? 'no such checkpoint folder' : `cannot open (${code ?? (e as Error).message})`}`);
+    fail(`${dir}: ${code === 'ENOENT' ? 'no such checkpoint folder' : `cannot open (${errnoCode(e)})`}`);
   }
   if (!(await stat(realDir)).isDirectory()) fail(`${dir}: not a folder (expected a checkpoint folder with config.json)`);
 

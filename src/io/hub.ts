@@ -11,10 +11,11 @@
  * - token: `token` → HF_TOKEN (sent to the endpoint only, never to the CDN of another origin).
  */
 import { existsSync, statSync } from 'node:fs';
-import { copyFile, mkdir, readFile, rename, stat, symlink, unlink, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, readFile, rename, stat, symlink, unlink } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fail } from '../errors.ts';
+import { writeFileAtomic } from './atomic-write.ts';
 import { NetworkError, describeCause, downloadBlob, fetchFileMeta, type TransferContext } from './hub-download.ts';
 import { formatBytes, type ProgressStream } from './hub-progress.ts';
 
@@ -192,9 +193,7 @@ async function linkIntoSnapshot(blobPath: string, target: string): Promise<void>
 
 async function writeAtomic(path: string, text: string): Promise<void> {
   await mkdir(dirname(path), { recursive: true });
-  const tmp = `${path}.${process.pid}.tmp`;
-  await writeFile(tmp, text);
-  await rename(tmp, path);
+  await writeFileAtomic(path, (fh) => fh.writeFile(text));
 }
 
 async function isFileAt(path: string): Promise<boolean> {

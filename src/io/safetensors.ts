@@ -7,12 +7,12 @@
  * implementation (huggingface/safetensors `Metadata::validate`) but reports one-line errors that name
  * the file and the problem.
  */
-import { open, realpath, rename, unlink, stat } from 'node:fs/promises';
+import { open, realpath, stat } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
-import { basename, dirname, join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { endianness } from 'node:os';
-import { randomBytes } from 'node:crypto';
-import { fail, MinivlError } from '../errors.ts';
+import { errnoCode, fail, MinivlError } from '../errors.ts';
+import { writeFileAtomic, writeFully } from './atomic-write.ts';
 import { bf16ToF32, f16ToF32, f32ToBf16, f32ToF16 } from './dtype.ts';
 
 if (endianness() !== 'LE') throw new MinivlError('minivl needs a little-endian CPU (safetensors data is little-endian)');
@@ -103,13 +103,13 @@ export class SafetensorsFile {
       real = await realpath(resolve(path));
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
-      fail(`${label}: ${code === 'ENOENT' ? 'no such file' : `cannot open (${code ?? (e as Error).message})`}`);
+      fail(`${label}: ${code === 'ENOENT' ? 'no such file' : `cannot open (${errnoCode(e)})`}`);
     }
     let fh: FileHandle;
     try {
       fh = await open(real, 'r');
     } catch (e) {
-      fail(`${label}: cannot open (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+      fail(`${label}: cannot open (${errnoCode(e)})`);
     }
     try {
       const st = await fh.stat();
@@ -239,7 +239,7 @@ async function readFileRange(file: string, position: number, out: Uint8Array, la
     try {
       fh = await open(file, 'r');
     } catch (e) {
-      fail(`${label}: cannot open (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+      fail(`${label}: cannot open (${errnoCode(e)})`);
     }
     try {
       await readExactly(fh, out, position, label);
@@ -497,8 +497,8 @@ export function serializeSafetensors(tensors: readonly TensorToWrite[], metadata
 }
 
 /**
- * Writes a safetensors file atomically: to a temporary file in the same folder, fsync, then rename,
- * so a crash never leaves a half-written file under the final name.
+ * Writes a safetensors file atomically (see writeFileAtomic): a crash never leaves a half-written file
+ * under the final name.
  */
 export async function writeSafetensors(
   path: string,
@@ -506,37 +506,10 @@ export async function writeSafetensors(
   metadata?: Record<string, string>,
 ): Promise<void> {
   const { head, pieces } = prepareSafetensors(tensors, metadata, path);
-  const dir = dirname(resolve(path));
-  const tmp = join(dir, `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
-  let fh: FileHandle;
-  try {
-    fh = await open(tmp, 'wx');
-  } catch (e) {
-    fail(`${path}: cannot write (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
-  }
-  try {
-    try {
-      await writeAll(fh, head);
-      for (const p of pieces) await writeAll(fh, p);
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-    await rename(tmp, path);
-  } catch (e) {
-    await unlink(tmp).catch(() => {});
-    if (e instanceof MinivlError) throw e;
-    fail(`${path}: cannot write (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
-  }
-}
-
-async function writeAll(fh: FileHandle, b: Uint8Array): Promise<void> {
-  let done = 0;
-  while (done < b.byteLength) {
-    const n = Math.min(b.byteLength - done, 0x40000000);
-    const { bytesWritten } = await fh.write(b, done, n);
-    done += bytesWritten;
-  }
+  await writeFileAtomic(path, async (fh) => {
+    await writeFully(fh, head);
+    for (const p of pieces) await writeFully(fh, p);
+  });
 }
 
 /** True when `path` exists and is a file (helper for folder probing). */

@@ -355,9 +355,27 @@ function parseLlm(r: Reader, source: string): LlmConfig {
  * Validates an InternVLChatConfig JSON value. `source` names the file in error messages
  * (e.g. `/models/InternVL2-1B/config.json`).
  */
+/**
+ * The checkpoint must be an InternVL chat model: `architectures[0]` and `model_type`, where present, name it.
+ * (Absent keys are tolerated — hand-written configs often omit them — but a different model is refused.)
+ */
+function checkTopLevelArchitecture(r: Reader, source: string): void {
+  if (r.has('architectures')) {
+    const archs = r.raw('architectures');
+    const first = Array.isArray(archs) ? archs[0] : undefined;
+    if (first !== 'InternVLChatModel') {
+      fail(`${source}: unsupported architecture "architectures[0]" = ${JSON.stringify(first ?? archs)} (supported: InternVLChatModel)`);
+    }
+  }
+  if (r.has('model_type') && r.raw('model_type') !== 'internvl_chat') {
+    fail(`${source}: unsupported "model_type" ${JSON.stringify(r.raw('model_type'))} (supported: internvl_chat)`);
+  }
+}
+
 export function parseModelConfig(json: unknown, source: string): ModelConfig {
   if (!isObj(json)) fail(`${source}: config must be a JSON object`);
   const r = new Reader(json, '', source);
+  checkTopLevelArchitecture(r, source);
   const vision = parseVision(r.sub('vision_config'), source);
   const llm = parseLlm(r.sub('llm_config'), source);
 

@@ -44,7 +44,7 @@ export interface ParityArgs {
   model?: Model;
 }
 
-interface Meta { img_context_id: number }
+interface Meta { path: string; img_context_id: number; family?: string }
 
 async function readMeta(goldenFile: string): Promise<Meta> {
   const path = join(dirname(goldenFile), 'meta.json');
@@ -56,7 +56,8 @@ async function readMeta(goldenFile: string): Promise<Meta> {
   }
   const id = (json as Record<string, unknown>)?.img_context_id;
   if (!Number.isSafeInteger(id)) fail(`${path}: "img_context_id" must be an integer`);
-  return { img_context_id: id as number };
+  const family = (json as Record<string, unknown>)?.family;
+  return { path, img_context_id: id as number, family: typeof family === 'string' ? family : undefined };
 }
 
 function need(f: SafetensorsFile, name: string, shape?: (s: number[]) => boolean): number[] {
@@ -73,6 +74,11 @@ export async function runParity(args: ParityArgs): Promise<ParityReport> {
   const model = args.model ?? (await Model.load(args.modelDir, { debugOutputs: true }));
   if (!model.debugOutputs) fail('runParity needs a model loaded with debugOutputs');
   const cfg = model.config;
+  // A golden of another LLM family can only fail every metric: say so in one line instead.
+  if (meta.family !== undefined && meta.family !== cfg.llm.family) {
+    if (!args.model) await model.release();
+    fail(`${meta.path}: the golden is for a ${meta.family} model, --model ${args.modelDir} is ${cfg.llm.family}`);
+  }
   const V = cfg.llm.vocabSize;
   const H = cfg.llm.hiddenSize;
   try {

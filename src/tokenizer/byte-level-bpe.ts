@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { fail } from '../errors.ts';
+import { errnoCode, fail } from '../errors.ts';
 import { MergeEngine, mergeKey } from './bpe-engine.ts';
 import { readJsonFile } from './settings.ts';
 import { WS } from './text.ts';
@@ -70,7 +70,7 @@ export class ByteLevelBpe {
     try {
       text = readFileSync(mergesFile, 'utf8');
     } catch (e) {
-      fail(`${mergesFile}: cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+      fail(`${mergesFile}: cannot read (${errnoCode(e)})`);
     }
     const ranks = new Map<string, number>();
     const lines = text.split(/\r?\n/);

@@ -1,31 +1,23 @@
 import { ByteLevelBpe, byteLevelBytes } from './byte-level-bpe.ts';
 import type { TokenizerSettings } from './settings.ts';
 import { cleanUpTokenization, decodeUtf8Lossy } from './text.ts';
-import type { DecodeToken, TokenModel } from './tokenizer.ts';
+import { VocabModel, type DecodeToken } from './tokenizer.ts';
 
 /**
  * Byte-level BPE under the wrapper (Qwen2Tokenizer; GPT-2 style): no prefix space, no BOS unless the
  * files ask for one; decoding maps every token back to bytes and decodes them together.
  */
-export class ByteLevelModel implements TokenModel {
+export class ByteLevelModel extends VocabModel {
   readonly cleansUp: boolean;
 
   constructor(
     private readonly bpe: ByteLevelBpe,
     settings: TokenizerSettings,
   ) {
+    super(bpe);
     this.cleansUp = settings.cleanUpTokenizationSpaces ?? false;
   }
 
-  get size(): number {
-    return this.bpe.size;
-  }
-  pieceToId(piece: string): number | undefined {
-    return this.bpe.pieceToId(piece);
-  }
-  idToPiece(id: number): string | undefined {
-    return this.bpe.idToPiece(id);
-  }
   encodeSegment(text: string): number[] {
     return this.bpe.encode(text);
   }

@@ -2,7 +2,7 @@ import type { SentencePieceBpe } from './sentencepiece-bpe.ts';
 import { SPACE_SYMBOL } from './sentencepiece-bpe.ts';
 import type { TokenizerSettings } from './settings.ts';
 import { cleanUpTokenization, decodeUtf8Strict } from './text.ts';
-import type { DecodeToken, TokenModel } from './tokenizer.ts';
+import { VocabModel, type DecodeToken } from './tokenizer.ts';
 
 const BYTE_TOKEN = /^<0x([0-9A-Fa-f]{2})>$/;
 
@@ -15,7 +15,7 @@ const BYTE_TOKEN = /^<0x([0-9A-Fa-f]{2})>$/;
  *
  * Decoding is the Replace(▁→space) + ByteFallback + Fuse + Strip(one leading space) chain.
  */
-export class LlamaModel implements TokenModel {
+export class LlamaModel extends VocabModel {
   readonly cleansUp: boolean;
   private readonly prefix: 'first' | 'always' | 'never';
 
@@ -23,20 +23,11 @@ export class LlamaModel implements TokenModel {
     private readonly sp: SentencePieceBpe,
     settings: TokenizerSettings,
   ) {
+    super(sp);
     const addPrefixSpace = settings.addPrefixSpace ?? true;
     // Class default for `legacy` is true (transformers warns and keeps the legacy behaviour).
     this.prefix = !addPrefixSpace ? 'never' : (settings.legacy ?? true) ? 'always' : 'first';
     this.cleansUp = settings.cleanUpTokenizationSpaces ?? false;
-  }
-
-  get size(): number {
-    return this.sp.size;
-  }
-  pieceToId(piece: string): number | undefined {
-    return this.sp.pieceToId(piece);
-  }
-  idToPiece(id: number): string | undefined {
-    return this.sp.idToPiece(id);
   }
 
   encodeSegment(text: string, atInputStart: boolean): number[] {

@@ -1,7 +1,7 @@
 import type { SentencePieceBpe } from './sentencepiece-bpe.ts';
-import type { TokenizerSettings } from './settings.ts';
+import { namedSpecialTokens, type TokenizerSettings } from './settings.ts';
 import { cleanUpTokenization } from './text.ts';
-import type { DecodeToken, TokenModel } from './tokenizer.ts';
+import { VocabModel, type DecodeToken } from './tokenizer.ts';
 
 /**
  * A slow SentencePiece wrapper (InternLM2Tokenizer and similar remote-code tokenizers): each text
@@ -16,7 +16,7 @@ import type { DecodeToken, TokenModel } from './tokenizer.ts';
  *   always applied (the wrapper's prefix-space step adds a space and removes it again);
  * - `clean_up_tokenization_spaces` then applies the clean-up once more.
  */
-export class SentencePieceWrapperModel implements TokenModel {
+export class SentencePieceWrapperModel extends VocabModel {
   readonly cleansUp = true;
   private readonly specialContents: Set<string>;
   private readonly cleanUpFlag: boolean;
@@ -25,20 +25,10 @@ export class SentencePieceWrapperModel implements TokenModel {
     private readonly sp: SentencePieceBpe,
     settings: TokenizerSettings,
   ) {
-    const named = [settings.bosToken, settings.eosToken, settings.unkToken, settings.padToken, ...settings.additionalSpecialTokens];
-    this.specialContents = new Set(named.filter((s): s is string => s !== undefined));
+    super(sp);
+    this.specialContents = new Set(namedSpecialTokens(settings).filter((s): s is string => s !== undefined));
     for (const t of settings.addedTokens) if (t.special) this.specialContents.add(t.content);
     this.cleanUpFlag = settings.cleanUpTokenizationSpaces ?? false;
-  }
-
-  get size(): number {
-    return this.sp.size;
-  }
-  pieceToId(piece: string): number | undefined {
-    return this.sp.pieceToId(piece);
-  }
-  idToPiece(id: number): string | undefined {
-    return this.sp.idToPiece(id);
   }
 
   encodeSegment(text: string): number[] {

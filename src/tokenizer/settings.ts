@@ -1,6 +1,6 @@
 import { readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { fail } from '../errors.ts';
+import { errnoCode, fail } from '../errors.ts';
 
 /** One added token as transformers' `AddedToken` describes it. */
 export interface AddedTokenSpec {
@@ -35,13 +35,30 @@ export interface TokenizerSettings {
   splitSpecialTokens?: boolean;
 }
 
+/** transformers' named special tokens (bos, eos, unk, pad, additional), undefined where unset. */
+export function namedSpecialTokens(settings: TokenizerSettings): (string | undefined)[] {
+  return [settings.bosToken, settings.eosToken, settings.unkToken, settings.padToken, ...settings.additionalSpecialTokens];
+}
+
+/**
+ * The ids of the named special tokens under a tokenizer's own lookup; `namedIds` are the ones that exist
+ * (transformers' all_special_ids, skipped on decode).
+ */
+export function resolveSpecialTokens(settings: TokenizerSettings, tokenToId: (token: string) => number | undefined) {
+  const idOf = (tok?: string) => (tok === undefined ? undefined : tokenToId(tok));
+  const namedIds = namedSpecialTokens(settings)
+    .map(idOf)
+    .filter((id): id is number => id !== undefined);
+  return { bosId: idOf(settings.bosToken), eosId: idOf(settings.eosToken), padId: idOf(settings.padToken), unkId: idOf(settings.unkToken), namedIds };
+}
+
 /** Reads and parses a JSON file; any failure is a one-line MinivlError naming the file. */
 export function readJsonFile(path: string): unknown {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
   } catch (e) {
-    fail(`${path}: cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+    fail(`${path}: cannot read (${errnoCode(e)})`);
   }
   try {
     return JSON.parse(text);

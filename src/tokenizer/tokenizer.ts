@@ -1,7 +1,6 @@
 import { AddedTokenSplitter } from './added-tokens.ts';
-import type { AddedTokenSpec, TokenizerSettings } from './settings.ts';
-import { createStreamDecoder } from './stream-decoder.ts';
-import type { StreamDecoder, Tokenizer } from './types.ts';
+import { namedSpecialTokens, type AddedTokenSpec, type TokenizerSettings } from './settings.ts';
+import { TokenizerBase } from './tokenizer-base.ts';
 
 /** One id handed to a model's decoder: its string (added-token content or model piece). */
 export interface DecodeToken {
@@ -24,6 +23,32 @@ export interface TokenModel {
   readonly cleansUp: boolean;
 }
 
+/** The id <-> piece lookups of an underlying model (SentencePiece or byte-level BPE). */
+export interface PieceVocab {
+  readonly size: number;
+  pieceToId(piece: string): number | undefined;
+  idToPiece(id: number): string | undefined;
+}
+
+/** Base of the family models: the vocabulary lookups are the underlying model's; families add encode/decode rules. */
+export abstract class VocabModel implements TokenModel {
+  abstract readonly cleansUp: boolean;
+
+  constructor(private readonly vocab: PieceVocab) {}
+
+  get size(): number {
+    return this.vocab.size;
+  }
+  pieceToId(piece: string): number | undefined {
+    return this.vocab.pieceToId(piece);
+  }
+  idToPiece(id: number): string | undefined {
+    return this.vocab.idToPiece(id);
+  }
+  abstract encodeSegment(text: string, atInputStart: boolean): number[];
+  abstract decode(tokens: DecodeToken[]): string;
+}
+
 export interface WrapperDefaults {
   addBosToken: boolean;
   addEosToken: boolean;
@@ -34,13 +59,8 @@ export interface WrapperDefaults {
  * flags), BOS/EOS insertion, special-token skipping on decode and id <-> token lookups. Flags come
  * from the checkpoint's files; `defaults` are the class defaults for flags the files omit.
  */
-export class WrappedTokenizer implements Tokenizer {
-  readonly bosId?: number;
-  readonly eosId?: number;
-  readonly padId?: number;
-  readonly unkId?: number;
+export class WrappedTokenizer extends TokenizerBase {
   readonly vocabSize: number;
-  readonly specialIds = new Set<number>();
   private readonly addedById = new Map<number, AddedTokenSpec>();
   private readonly addedByContent = new Map<string, AddedTokenSpec>();
   private readonly splitter: AddedTokenSplitter;
@@ -52,22 +72,14 @@ export class WrappedTokenizer implements Tokenizer {
     readonly model: TokenModel,
     defaults: WrapperDefaults,
   ) {
+    super();
     for (const t of settings.addedTokens) {
       this.addedById.set(t.id, t);
       this.addedByContent.set(t.content, t);
       if (t.special) this.specialIds.add(t.id);
     }
-    const idOf = (tok?: string) => (tok === undefined ? undefined : this.tokenToId(tok));
-    this.bosId = idOf(settings.bosToken);
-    this.eosId = idOf(settings.eosToken);
-    this.padId = idOf(settings.padToken);
-    this.unkId = idOf(settings.unkToken);
-    // transformers' all_special_ids: the named special tokens are skipped on decode too.
-    const named = [settings.bosToken, settings.eosToken, settings.unkToken, settings.padToken, ...settings.additionalSpecialTokens];
-    for (const tok of named) {
-      const id = idOf(tok);
-      if (id !== undefined) this.specialIds.add(id);
-    }
+    this.resolveNamedSpecialTokens(settings);
+    const named = namedSpecialTokens(settings);
     const maxAdded = settings.addedTokens.reduce((m, t) => Math.max(m, t.id + 1), 0);
     this.vocabSize = Math.max(model.size, maxAdded);
     // Named special tokens that only the model vocabulary defines (older folders without
@@ -122,7 +134,7 @@ export class WrappedTokenizer implements Tokenizer {
     return this.addedById.get(id)?.content ?? this.model.idToPiece(id);
   }
 
-  createStreamDecoder(opts: { skipSpecialTokens?: boolean } = {}): StreamDecoder {
-    return createStreamDecoder((ids) => this.decode(ids, opts), this.model.cleansUp);
+  protected get decodeCleansUp(): boolean {
+    return this.model.cleansUp;
   }
 }

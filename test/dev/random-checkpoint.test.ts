@@ -1,24 +1,18 @@
-import { test, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { MinivlError } from '../../src/errors.ts';
 import { openCheckpoint } from '../../src/io/checkpoint.ts';
 import { parseModelConfig } from '../../src/model/config.ts';
 import { expectedTensors, validateCheckpoint } from '../../src/model/inventory.ts';
 import { randomCheckpointConfig, valueKind, writeRandomCheckpoint } from '../../src/dev/random-checkpoint.ts';
+import { minivl } from '../helpers/cli.ts';
 import { ROOT, shared } from '../helpers/paths.ts';
+import { tempDir } from '../helpers/tmp.ts';
 
-const roots: string[] = [];
-after(() => Promise.all(roots.map((d) => rm(d, { recursive: true, force: true }))));
-async function tmp(): Promise<string> {
-  const d = await mkdtemp(join(tmpdir(), 'minivl-rc-'));
-  roots.push(d);
-  return d;
-}
+const tmp = () => tempDir('minivl-rc-');
 
 const LAYOUTS = [
   { like: 'internvl2-1b', tok: 'internvl2-1b', vocab: 151655, kv: 2, shards: 1, lm: 'language_model.lm_head.weight', embed: 'language_model.model.embed_tokens.weight' },
@@ -134,17 +128,17 @@ test('tiny config keeps the released structure; full-size config is the fixture;
 test('CLI: minivl dev random-checkpoint writes a checkpoint and prints a JSON line; errors are one line', async () => {
   const root = await tmp();
   const out = join(root, 'cli');
-  const r = spawnSync(process.execPath, ['bin/minivl.mjs', 'dev', 'random-checkpoint', '--like', 'internvl2-2b', '--tiny', '--seed', '5', '--out', out], { cwd: ROOT, encoding: 'utf8' });
+  const r = minivl('dev', 'random-checkpoint', '--like', 'internvl2-2b', '--tiny', '--seed', '5', '--out', out);
   assert.equal(r.status, 0, r.stderr);
   const j = JSON.parse(r.stdout);
   assert.equal(j.out, out);
   assert.ok(j.files.includes('model.safetensors') && j.files.includes('tokenizer.model'));
-  const again = spawnSync(process.execPath, ['bin/minivl.mjs', 'dev', 'random-checkpoint', '--like', 'internvl2-2b', '--tiny', '--out', out], { cwd: ROOT, encoding: 'utf8' });
+  const again = minivl('dev', 'random-checkpoint', '--like', 'internvl2-2b', '--tiny', '--out', out);
   assert.equal(again.status, 1);
   assert.match(again.stderr, /^minivl: error: random checkpoint: --out .* is not empty; refusing to overwrite it\n$/);
-  const bad = spawnSync(process.execPath, ['bin/minivl.mjs', 'dev', 'random-checkpoint', '--out', join(root, 'y')], { cwd: ROOT, encoding: 'utf8' });
+  const bad = minivl('dev', 'random-checkpoint', '--out', join(root, 'y'));
   assert.equal(bad.status, 1);
-  assert.match(bad.stderr, /^minivl: error: dev random-checkpoint: --like is required/);
+  assert.match(bad.stderr, /^minivl: error: --like is required \(usage: minivl dev random-checkpoint --like NAME/);
 });
 
 test('an aborted write leaves neither --out nor a temporary folder', async () => {

@@ -72,6 +72,16 @@ test('1b: PNG + JPEG, prompt ids fed to the model = tokenizer ids of the templat
   assert.match(r.stderr, /encoding 10 image tile\(s\)/);
 });
 
+test('1b: DESIGN form `--image FILE FILE "question"` takes both files as images', async () => {
+  const out = join(root, 'ids-1b-list.json');
+  const r = await chat(['--model', dirs['1b'], '--max-num', '6', '--max-new-tokens', '2', '--dump-prompt-ids', out,
+    '--image', image('tiny_100x50.png'), image('photo_1024x768.jpg'), 'Compare the two images.']);
+  assert.equal(r.code, 0, r.stderr);
+  const want = toks['1b'].encode(expectedPrompt('1b',
+    `Image-1: ${imageBlock(goldenTiles('tiny_100x50.png', 6))}\nImage-2: ${imageBlock(goldenTiles('photo_1024x768.jpg', 6))}\nCompare the two images.`));
+  assert.deepEqual(JSON.parse(await readFile(out, 'utf8')), want);
+});
+
 test('4b: single PNG with --system', async () => {
   const out = join(root, 'ids-4b.json');
   const r = await chat(['--model', dirs['4b'], '--image', image('wide_1920x1080.png'), '--max-num', '6', '--max-new-tokens', '3',

@@ -5,7 +5,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { MiniVL, GenerationAbortedError, generate, answerTexts, withImagePlaceholders, loadImage, parseGrounding } from '../../src/index.ts';
-import { rejectsWith } from '../io/tmp.ts';
+import { rejectsWith } from '../helpers/tmp.ts';
 import { LAYOUTS, tinyCheckpoints, image, expectedPrompt, imageBlock, goldenTiles, contextRuns, type Layout } from './chat-helpers.ts';
 
 const JPEG = 'photo_1024x768.jpg';

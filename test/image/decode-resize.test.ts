@@ -187,9 +187,10 @@ test('unreadable, empty, truncated and non-image inputs give one-line MinivlErro
     ['directory', '/tmp', /cannot read image \/tmp: is a directory/],
     ['zero bytes', new Uint8Array(0), /empty \(0 bytes\)/],
     ['text', Buffer.from('definitely not an image'), /not a supported image/],
-    ['truncated PNG', png.subarray(0, png.length >> 1), /cannot decode image/],
-    ['PNG header only', png.subarray(0, 24), /cannot decode image/],
-    ['truncated JPEG', jpg.subarray(0, jpg.length >> 1), /cannot decode image/],
+    ['truncated PNG', png.subarray(0, png.length >> 1), /cannot decode image .*: corrupt or truncated image file \(.+\)$/],
+    ['PNG header only', png.subarray(0, 24), /cannot decode image .*: corrupt or truncated image file \(.+\)$/],
+    ['truncated JPEG', jpg.subarray(0, jpg.length >> 1), /cannot decode image .*: corrupt or truncated image file \(.+\)$/],
+    ['device, not a file', '/dev/zero', /^cannot read image \/dev\/zero: not a regular file$/],
   ];
   for (const [name, input, re] of bad) {
     await assert.rejects(loadImage(input), (e: unknown) => {

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { GOLDEN } from '../helpers/paths.ts';
 import { openCheckpoint } from '../../src/io/checkpoint.ts';
 import { SafetensorsFile, writeSafetensors, type TensorToWrite } from '../../src/io/safetensors.ts';
-import { tempDir, rejectsWith } from './tmp.ts';
+import { tempDir, rejectsWith } from '../helpers/tmp.ts';
 
 const QWEN2 = join(GOLDEN, 'models/qwen2');
 

@@ -1,15 +1,15 @@
-import { test, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { existsSync, lstatSync, readFileSync, readdirSync, readlinkSync } from 'node:fs';
-import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { MinivlError } from '../../src/errors.ts';
 import { cachedSnapshot, hubSettings, isCheckpointFile, parseRepoId, repoCacheDir, resolveModel, type HubOptions } from '../../src/io/hub.ts';
 import { DownloadProgress, formatBytes, formatDuration, formatProgressLine } from '../../src/io/hub-progress.ts';
 import { gitBlobSha1, sha256, startHubServer, type HubServer } from '../helpers/hub-server.ts';
 import { ROOT, shared } from '../helpers/paths.ts';
+import { tempDir } from '../helpers/tmp.ts';
 
 const REPO = 'OpenGVLab/InternVL2-1B';
 const golden = (f: string) => readFileSync(shared('golden/models/qwen2', f));
@@ -30,13 +30,7 @@ const FILES: Record<string, Uint8Array> = {
 const NEEDED = Object.keys(FILES).filter(isCheckpointFile).sort();
 const WEIGHTS = FILES['model.safetensors'];
 
-const tmpRoots: string[] = [];
-after(() => Promise.all(tmpRoots.map((d) => rm(d, { recursive: true, force: true }))));
-async function tempCache(): Promise<string> {
-  const d = await mkdtemp(join(tmpdir(), 'minivl-hub-'));
-  tmpRoots.push(d);
-  return d;
-}
+const tempCache = () => tempDir('minivl-hub-');
 
 async function withServer(fn: (srv: HubServer) => Promise<void>): Promise<void> {
   const srv = await startHubServer({ repo: REPO, files: FILES });

@@ -4,7 +4,7 @@ import { readFile, writeFile, readdir, symlink, truncate, appendFile, realpath }
 import { join } from 'node:path';
 import { GOLDEN } from '../helpers/paths.ts';
 import { SafetensorsFile, serializeSafetensors, writeSafetensors, type TensorToWrite } from '../../src/io/safetensors.ts';
-import { tempDir, rejectsWith } from './tmp.ts';
+import { tempDir, rejectsWith } from '../helpers/tmp.ts';
 
 const FAMILIES = ['qwen2', 'internlm2', 'phi3'] as const;
 

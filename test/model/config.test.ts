@@ -196,3 +196,16 @@ test('loadModelConfig: missing or invalid config.json is a one-line error naming
   await writeFile(join(dir, 'config.json'), '{"template": ');
   await rejectsWith(loadModelConfig(dir), /config\.json: invalid JSON/);
 });
+
+test('a config of another model (top-level architectures / model_type) is refused with one line', async () => {
+  const j = fixture('internvl2-1b');
+  j.architectures = ['LlavaForConditionalGeneration'];
+  await fails(j, /unsupported architecture "architectures\[0\]" = "LlavaForConditionalGeneration" \(supported: InternVLChatModel\)/);
+  const k = fixture('internvl2-1b');
+  k.model_type = 'llava';
+  await fails(k, /unsupported "model_type" "llava" \(supported: internvl_chat\)/);
+  const bare = fixture('internvl2-1b');
+  delete bare.architectures;
+  delete bare.model_type;
+  assert.equal(parse(bare).llm.family, 'qwen2');
+});

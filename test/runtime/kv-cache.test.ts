@@ -9,20 +9,29 @@ import { relL2, argmax } from '../../src/runtime/metrics.ts';
 import { GOLDEN } from '../helpers/paths.ts';
 import { rejectsWith } from '../io/tmp.ts';
 
-test('KVCache appends new keys/values after the prefix and hands out zero-copy views', async () => {
-  const c = new KVCache(2, 1, 2, 10, 2); // row = 2 floats, capacity 2
-  const kv = (S: number, base: number) => Array.from({ length: 2 }, (_, l) => Float32Array.from({ length: S * 2 }, (_, i) => base + 100 * l + i));
+test('KVCache appends new keys/values head-major after the prefix and hands out its buffers zero-copy', async () => {
+  // 2 layers, 2 KV heads, headDim 1, capacity 2 (grows in steps of 256, capped by maxLength 10).
+  const c = new KVCache(2, 2, 1, 10, 2);
+  // New keys of S positions, head-major [KVH=2, S, 1]: head h, position s → base + 100·layer + 10·h + s.
+  const kv = (S: number, base: number) => Array.from({ length: 2 }, (_, l) => Float32Array.from({ length: 2 * S }, (_, i) => base + 100 * l + 10 * Math.floor(i / S) + (i % S)));
   c.append(kv(1, 0), kv(1, 50));
-  c.append(kv(3, 10), kv(3, 60)); // grows 2 → 4 (doubling)
-  assert.equal(c.length, 4);
-  const p = c.past();
-  assert.deepEqual(Array.from(p.keys[1]!), [100, 101, 110, 111, 112, 113, 114, 115]);
-  assert.deepEqual(Array.from(p.values[0]!), [50, 51, 60, 61, 62, 63, 64, 65]);
+  let p = c.past();
+  assert.equal(p.capacity, 2);
+  assert.deepEqual(Array.from(p.keys[1]!), [100, 0, 110, 0]);
   const before = p.keys[0]!.buffer;
-  c.append(kv(0, 0), kv(0, 0));
+  c.append(kv(1, 1), kv(1, 51));
   assert.equal(c.past().keys[0]!.buffer, before, 'no reallocation without growth');
+  c.append(kv(3, 2), kv(3, 52)); // grows 2 → 10 (the step, capped by maxLength)
+  p = c.past();
+  assert.equal(c.length, 5);
+  assert.equal(p.capacity, 10);
+  assert.equal(p.keys[0]!.length, 2 * 10);
+  assert.deepEqual(Array.from(c.layer(1).keys), [100, 101, 102, 103, 104, 110, 111, 112, 113, 114]);
+  assert.deepEqual(Array.from(c.layer(0).values), [50, 51, 52, 53, 54, 60, 61, 62, 63, 64]);
+  assert.deepEqual(Array.from(p.keys[0]!.subarray(10, 15)), [10, 11, 12, 13, 14], 'head 1 starts at the capacity');
   c.truncate(1);
-  assert.equal(c.past().keys[0]!.length, 2);
+  assert.equal(c.past().length, 1);
+  assert.deepEqual(Array.from(c.layer(0).keys), [0, 10]);
   await rejectsWith(() => c.append(kv(10, 0), kv(10, 0)), /11 positions exceed the maximum of 10/);
 });
 
@@ -79,10 +88,10 @@ for (const family of ['qwen2', 'phi3']) {
     const st = new DecodeState(m);
     const logits = await st.feed(e, 100);
     assert.ok(relL2(logits, full.logits) < 1e-4, `logits ${relL2(logits, full.logits)}`);
-    const past = st.cache.past();
     for (let l = 0; l < m.config.llm.numLayers; l++) {
-      assert.ok(relL2(past.keys[l]!, full.presentKeys[l]!) < 1e-4, `layer ${l} keys`);
-      assert.ok(relL2(past.values[l]!, full.presentValues[l]!) < 1e-4, `layer ${l} values`);
+      const cached = st.cache.layer(l);
+      assert.ok(relL2(cached.keys, full.presentKeys[l]!) < 1e-4, `layer ${l} keys`);
+      assert.ok(relL2(cached.values, full.presentValues[l]!) < 1e-4, `layer ${l} values`);
     }
     await m.release();
   });

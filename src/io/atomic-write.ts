@@ -1,0 +1,43 @@
+import { randomBytes } from 'node:crypto';
+import { open, rename, unlink, type FileHandle } from 'node:fs/promises';
+import { basename, dirname, join, resolve } from 'node:path';
+import { errnoCode, fail, MinivlError } from '../errors.ts';
+
+/**
+ * Writes a file atomically: `write` fills a temporary file in the same folder, which is fsynced and then
+ * renamed over `path`, so neither a failure nor a crash leaves a partial file under the final name (an
+ * existing file stays as it was until the rename). Errors are one line naming `path`; MinivlErrors
+ * thrown by `write` (e.g. an abort) pass through unchanged after the temporary file is removed.
+ */
+export async function writeFileAtomic(path: string, write: (fh: FileHandle) => Promise<void>): Promise<void> {
+  const tmp = join(dirname(resolve(path)), `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+  let fh: FileHandle;
+  try {
+    fh = await open(tmp, 'wx');
+  } catch (e) {
+    fail(`${path}: cannot write (${errnoCode(e)})`);
+  }
+  try {
+    try {
+      await write(fh);
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    await rename(tmp, path);
+  } catch (e) {
+    await unlink(tmp).catch(() => {});
+    if (e instanceof MinivlError) throw e;
+    fail(`${path}: cannot write (${errnoCode(e)})`);
+  }
+}
+
+/** Writes all of `b` (FileHandle.write may write less than asked, and at most 2 GiB at once). */
+export async function writeFully(fh: FileHandle, b: Uint8Array): Promise<void> {
+  let done = 0;
+  while (done < b.byteLength) {
+    const n = Math.min(b.byteLength - done, 0x40000000);
+    const { bytesWritten } = await fh.write(b, done, n);
+    done += bytesWritten;
+  }
+}
