@@ -6,7 +6,7 @@ import { copyFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { SafetensorsFile, writeSafetensors, type TensorToWrite } from '../src/io/safetensors.ts';
 import { Model } from '../src/runtime/model.ts';
-import { tempDir, rejectsWith } from './io/tmp.ts';
+import { tempDir, rejectsWith } from './helpers/tmp.ts';
 import { GOLDEN, ROOT } from './helpers/paths.ts';
 
 const QWEN = `${GOLDEN}/models/qwen2`;

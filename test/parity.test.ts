@@ -3,6 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { runParity, TOLERANCES } from '../src/runtime/parity.ts';
 import { GOLDEN, ROOT } from './helpers/paths.ts';
 
@@ -31,8 +32,11 @@ for (const family of ['qwen2', 'internlm2', 'phi3']) {
 
 test('minivl parity prints one JSON line and exits 0 within tolerance', () => {
   const dir = `${GOLDEN}/models/internlm2`;
-  const res = spawnSync(process.execPath, ['bin/minivl.mjs', 'parity', '--model', dir, '--golden', `${dir}/golden.safetensors`, '--pixel-values', PIXELS], { cwd: ROOT, encoding: 'utf8' });
+  const { ORT_DISABLE_TELEMETRY: _, ...env } = process.env;
+  const res = spawnSync(process.execPath, ['bin/minivl.mjs', 'parity', '--model', dir, '--golden', `${dir}/golden.safetensors`, '--pixel-values', PIXELS], { cwd: ROOT, encoding: 'utf8', env });
   assert.equal(res.status, 0, res.stderr);
+  // ORT's telemetry client stays off (it would leave /tmp/mat-debug-PID.log behind).
+  assert.equal(existsSync(`/tmp/mat-debug-${res.pid}.log`), false);
   const lines = res.stdout.trim().split('\n');
   assert.equal(lines.length, 1);
   const j = JSON.parse(lines[0]!);

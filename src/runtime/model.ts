@@ -29,9 +29,13 @@ export interface ModelLoadOptions {
   warn?: (msg: string) => void;
 }
 
-/** Past keys/values: per layer a [length, KVH, headDim] float32 prefix (zero-copy views are fine). */
+/**
+ * Past keys/values: per layer one head-major [KVH, capacity, headDim] float32 buffer whose first
+ * `length` rows of every head are the cached positions (the KVCache's own buffers, fed zero-copy).
+ */
 export interface PastKV {
   length: number;
+  capacity: number;
   keys: Float32Array[];
   values: Float32Array[];
 }
@@ -55,7 +59,7 @@ export interface ForwardArgs {
 export interface ForwardResult {
   /** [K, vocab] logits at `logitsPositions`. */
   logits: Float32Array;
-  /** Per layer [S, KVH, headDim]: this call's keys (after rotary) and values. */
+  /** Per layer [KVH, S, headDim] (head-major like the cache): this call's keys (after rotary) and values. */
   presentKeys: Float32Array[];
   presentValues: Float32Array[];
   /** [L+1, K, H] (debug graphs only): embeddings, each layer's output, the final-norm output. */
@@ -71,7 +75,11 @@ export interface EncodeResult {
 
 export class Model {
   readonly rope: Rope;
-  private readonly emptyPast: Float32Array = new Float32Array(0);
+  /**
+   * Stand-in past for calls without one: one masked row, so no tensor in the graph is ever
+   * zero-sized (a zero-sized past broke a Reshape with −1 in an earlier form of the graph).
+   */
+  private readonly emptyPast: Float32Array;
 
   private constructor(
     readonly dir: string,
@@ -83,6 +91,7 @@ export class Model {
     readonly debugOutputs: boolean,
   ) {
     this.rope = new Rope(config.llm);
+    this.emptyPast = new Float32Array(config.llm.numKvHeads * config.llm.headDim);
   }
 
   static async load(dir: string, opts: ModelLoadOptions = {}): Promise<Model> {
@@ -172,14 +181,20 @@ export class Model {
       [DECODER_INPUTS.sin]: new ort.Tensor('float32', sin, [S, d]),
       [DECODER_INPUTS.logitsPositions]: new ort.Tensor('int64', lpBig, [lp.length]),
     };
-    const n = P * KVH * d;
+    // An empty past is fed as the one-row stand-in, not as the (masked) cache buffers: every past row
+    // costs attention work whether it is masked or not.
+    const past = P > 0 ? args.past! : null;
+    const C = past?.capacity ?? 1;
+    if (P > C) fail(`past keys/values: length ${P} exceeds the capacity ${C}`);
+    const n = KVH * C * d;
     for (let i = 0; i < L; i++) {
-      const k = args.past ? args.past.keys[i]! : this.emptyPast;
-      const v = args.past ? args.past.values[i]! : this.emptyPast;
-      if (k.length < n || v.length < n) fail(`past keys/values of layer ${i} hold fewer than ${P} positions`);
-      feeds[pastKeyName(i)] = new ort.Tensor('float32', k.length === n ? k : k.subarray(0, n), [1, P, KVH, d]);
-      feeds[pastValueName(i)] = new ort.Tensor('float32', v.length === n ? v : v.subarray(0, n), [1, P, KVH, d]);
+      const k = past ? past.keys[i]! : this.emptyPast;
+      const v = past ? past.values[i]! : this.emptyPast;
+      if (k.length !== n || v.length !== n) fail(`past keys/values of layer ${i}: expected [${KVH}, ${C}, ${d}] = ${n} floats, got ${k.length}/${v.length}`);
+      feeds[pastKeyName(i)] = new ort.Tensor('float32', k, [1, KVH, C, d]);
+      feeds[pastValueName(i)] = new ort.Tensor('float32', v, [1, KVH, C, d]);
     }
+    feeds[DECODER_INPUTS.pastMask] = new ort.Tensor('float32', this.pastMask(P, C), [C]);
     const names = [LOGITS_OUTPUT];
     for (let i = 0; i < L; i++) names.push(presentKeyName(i), presentValueName(i));
     if (this.debugOutputs) names.push(HIDDEN_STATES_OUTPUT);
@@ -190,6 +205,17 @@ export class Model {
       presentValues: Array.from({ length: L }, (_, i) => out[presentValueName(i)]!.data as Float32Array),
       hiddenStates: this.debugOutputs ? (out[HIDDEN_STATES_OUTPUT]!.data as Float32Array) : undefined,
     };
+  }
+
+  private mask: { P: number; data: Float32Array } = { P: 0, data: new Float32Array(0) };
+  /** Additive mask [C] of a past with P valid rows (reused while P and C stay). */
+  private pastMask(P: number, C: number): Float32Array {
+    if (this.mask.P !== P || this.mask.data.length !== C) {
+      const data = new Float32Array(C).fill(-Infinity);
+      data.fill(0, 0, P);
+      this.mask = { P, data };
+    }
+    return this.mask.data;
   }
 
   async release(): Promise<void> {

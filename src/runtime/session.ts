@@ -2,7 +2,7 @@
  * ONNX Runtime session creation (CPU provider, float32). Model bytes are passed in memory and the
  * external initializers resolve against the checkpoint's real folder, so nothing is written there.
  */
-import ort from 'onnxruntime-node';
+import ort from './ort.ts';
 import { availableParallelism } from 'node:os';
 import { MinivlError } from '../errors.ts';
 

@@ -7,7 +7,7 @@ import { ModelProto } from '../../src/graph/onnx-proto.ts';
 import { createSession, ort } from '../../src/runtime/session.ts';
 import { writeSafetensors, SafetensorsFile } from '../../src/io/safetensors.ts';
 import { f32ToBf16, bf16ToF32 } from '../../src/io/dtype.ts';
-import { tempDir } from '../io/tmp.ts';
+import { tempDir } from '../helpers/tmp.ts';
 
 const X = Float32Array.from([1, 2, 3, 4, -1, 0, 1, 2]);
 

@@ -5,7 +5,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { GOLDEN, ROOT } from '../helpers/paths.ts';
 import { loadModelConfig, parseModelConfig, type ModelConfig } from '../../src/model/config.ts';
-import { tempDir, rejectsWith } from '../io/tmp.ts';
+import { tempDir, rejectsWith } from '../helpers/tmp.ts';
 
 const FIXTURES = join(ROOT, 'test/fixtures/configs');
 const fixture = (name: string): Record<string, any> => JSON.parse(readFileSync(join(FIXTURES, `${name}.json`), 'utf8'));

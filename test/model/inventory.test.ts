@@ -10,7 +10,7 @@ import {
 } from '../../src/model/inventory.ts';
 import { openCheckpoint } from '../../src/io/checkpoint.ts';
 import { SafetensorsFile, writeSafetensors, type TensorToWrite } from '../../src/io/safetensors.ts';
-import { tempDir, rejectsWith } from '../io/tmp.ts';
+import { tempDir, rejectsWith } from '../helpers/tmp.ts';
 
 const fixture = (name: string): ModelConfig => {
   const p = join(ROOT, 'test/fixtures/configs', `${name}.json`);

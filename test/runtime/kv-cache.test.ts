@@ -7,7 +7,7 @@ import { Model } from '../../src/runtime/model.ts';
 import { SafetensorsFile } from '../../src/io/safetensors.ts';
 import { relL2, argmax } from '../../src/runtime/metrics.ts';
 import { GOLDEN } from '../helpers/paths.ts';
-import { rejectsWith } from '../io/tmp.ts';
+import { rejectsWith } from '../helpers/tmp.ts';
 
 test('KVCache appends new keys/values head-major after the prefix and hands out its buffers zero-copy', async () => {
   // 2 layers, 2 KV heads, headDim 1, capacity 2 (grows in steps of 256, capped by maxLength 10).
