@@ -117,6 +117,6 @@ test('chat: bad flags, images and output paths fail before the model loads', asy
     "--max-num must be an integer from 1 to 100, got '1000'",
     'cannot read image /dev/zero: not a regular file',
     `cannot read image ${dir}: is a directory`,
-    '--model is required (usage: minivl chat --model DIR|ORG/NAME [--image FILE]... [options] "question")',
+    '--model is required (usage: minivl chat --model DIR|ORG/NAME [--image FILE...] [options] "question")',
   ]);
 });

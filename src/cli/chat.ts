@@ -10,7 +10,7 @@ import { intFlag, numFlag, outputFile, parseCommandArgs, required, type CommandS
 
 const CMD: CommandSpec = {
   name: 'chat',
-  help: `usage: minivl chat --model DIR|ORG/NAME [--image FILE...]... [options] "question"
+  help: `usage: minivl chat --model DIR|ORG/NAME [--image FILE...] [options] "question"
        minivl chat --model DIR|ORG/NAME [--image FILE]... --interactive
 
 Streams the model's answer about the images to stdout (reference chat() prompt and answer rules).
