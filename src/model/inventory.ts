@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { CONFIG_FILE, openCheckpoint, type Checkpoint } from '../io/checkpoint.ts';
 import { FLOAT_DTYPES, numel } from '../io/safetensors.ts';
 import { parseModelConfig, type LlmConfig, type ModelConfig, type VisionConfig } from './config.ts';
+import { familySpec } from './families.ts';
 
 export interface ExpectedTensor {
   name: string;
@@ -20,7 +21,6 @@ export interface ExpectedTensor {
 }
 
 const V = 'vision_model';
-const L = 'language_model';
 
 function visionTensors(v: VisionConfig): ExpectedTensor[] {
   const H = v.hiddenSize;
@@ -82,68 +82,49 @@ function projectorTensors(cfg: ModelConfig): ExpectedTensor[] {
 
 /** Name of the input embedding matrix `[vocab, hidden]`. */
 export function embedTokensName(llm: LlmConfig): string {
-  return llm.family === 'internlm2' ? `${L}.model.tok_embeddings.weight` : `${L}.model.embed_tokens.weight`;
+  return familySpec(llm).embed;
 }
 
 /** Name of the stored output matrix `[vocab, hidden]` (may be absent when tied, see `outputWeightName`). */
 export function lmHeadName(llm: LlmConfig): string {
-  return llm.family === 'internlm2' ? `${L}.output.weight` : `${L}.lm_head.weight`;
+  return familySpec(llm).lmHead;
 }
 
-export function finalNormName(_llm: LlmConfig): string {
-  return `${L}.model.norm.weight`;
+export function finalNormName(llm: LlmConfig): string {
+  return familySpec(llm).finalNorm;
 }
 
+/** The LLM's tensors, named by the family description the decoder graph is built from (families.ts). */
 function llmTensors(llm: LlmConfig): ExpectedTensor[] {
   const H = llm.hiddenSize;
   const I = llm.intermediateSize;
-  const hd = llm.headDim;
-  const q = llm.numHeads * hd;
-  const kv = llm.numKvHeads * hd;
-  const out: ExpectedTensor[] = [{ name: embedTokensName(llm), shape: [llm.vocabSize, H] }];
+  const q = llm.numHeads * llm.headDim;
+  const kv = llm.numKvHeads * llm.headDim;
+  const spec = familySpec(llm);
+  const linear = (name: string, rows: number, cols: number, bias: boolean): ExpectedTensor[] => [
+    { name: `${name}.weight`, shape: [rows, cols] },
+    ...(bias ? [{ name: `${name}.bias`, shape: [rows] }] : []),
+  ];
+  const out: ExpectedTensor[] = [{ name: spec.embed, shape: [llm.vocabSize, H] }];
   for (let i = 0; i < llm.numLayers; i++) {
-    const p = `${L}.model.layers.${i}`;
-    if (llm.family === 'qwen2') {
-      out.push(
-        { name: `${p}.input_layernorm.weight`, shape: [H] },
-        { name: `${p}.self_attn.q_proj.weight`, shape: [q, H] },
-        { name: `${p}.self_attn.q_proj.bias`, shape: [q] },
-        { name: `${p}.self_attn.k_proj.weight`, shape: [kv, H] },
-        { name: `${p}.self_attn.k_proj.bias`, shape: [kv] },
-        { name: `${p}.self_attn.v_proj.weight`, shape: [kv, H] },
-        { name: `${p}.self_attn.v_proj.bias`, shape: [kv] },
-        { name: `${p}.self_attn.o_proj.weight`, shape: [H, q] },
-        { name: `${p}.post_attention_layernorm.weight`, shape: [H] },
-        { name: `${p}.mlp.gate_proj.weight`, shape: [I, H] },
-        { name: `${p}.mlp.up_proj.weight`, shape: [I, H] },
-        { name: `${p}.mlp.down_proj.weight`, shape: [H, I] },
-      );
-    } else if (llm.family === 'internlm2') {
-      out.push(
-        { name: `${p}.attention_norm.weight`, shape: [H] },
-        { name: `${p}.attention.wqkv.weight`, shape: [q + 2 * kv, H] },
-        ...(llm.qkvBias ? [{ name: `${p}.attention.wqkv.bias`, shape: [q + 2 * kv] }] : []),
-        { name: `${p}.attention.wo.weight`, shape: [H, q] },
-        ...(llm.oBias ? [{ name: `${p}.attention.wo.bias`, shape: [H] }] : []),
-        { name: `${p}.ffn_norm.weight`, shape: [H] },
-        { name: `${p}.feed_forward.w1.weight`, shape: [I, H] },
-        { name: `${p}.feed_forward.w3.weight`, shape: [I, H] },
-        { name: `${p}.feed_forward.w2.weight`, shape: [H, I] },
-      );
+    const l = spec.layer(i);
+    out.push({ name: l.attnNorm, shape: [H] });
+    if (l.qkv.kind === 'separate') {
+      out.push(...linear(l.qkv.q, q, H, l.qkv.bias), ...linear(l.qkv.k, kv, H, l.qkv.bias), ...linear(l.qkv.v, kv, H, l.qkv.bias));
     } else {
-      out.push(
-        { name: `${p}.input_layernorm.weight`, shape: [H] },
-        { name: `${p}.self_attn.qkv_proj.weight`, shape: [q + 2 * kv, H] },
-        { name: `${p}.self_attn.o_proj.weight`, shape: [H, q] },
-        { name: `${p}.post_attention_layernorm.weight`, shape: [H] },
-        { name: `${p}.mlp.gate_up_proj.weight`, shape: [2 * I, H] },
-        { name: `${p}.mlp.down_proj.weight`, shape: [H, I] },
-      );
+      out.push(...linear(l.qkv.w, q + 2 * kv, H, l.qkv.bias));
     }
+    out.push(...linear(l.o, H, q, l.oBias), { name: l.mlpNorm, shape: [H] });
+    if (l.mlp.kind === 'separate') {
+      out.push(...linear(l.mlp.gate, I, H, false), ...linear(l.mlp.up, I, H, false));
+    } else {
+      out.push(...linear(l.mlp.gateUp, 2 * I, H, false));
+    }
+    out.push(...linear(l.mlp.down, H, I, false));
   }
-  out.push({ name: finalNormName(llm), shape: [H] });
-  const head: ExpectedTensor = { name: lmHeadName(llm), shape: [llm.vocabSize, H] };
-  if (llm.tieWordEmbeddings) head.tiedTo = embedTokensName(llm);
+  out.push({ name: spec.finalNorm, shape: [H] });
+  const head: ExpectedTensor = { name: spec.lmHead, shape: [llm.vocabSize, H] };
+  if (llm.tieWordEmbeddings) head.tiedTo = spec.embed;
   out.push(head);
   return out;
 }
