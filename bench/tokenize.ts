@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadTokenizer } from '../src/tokenizer/index.ts';
 import { ASSETS } from '../test/helpers/paths.ts';
+import { assetDir, qwen2TokenizerJson, tempTokenizerDir } from '../test/tokenizer/helpers.ts';
 
 const { values } = parseArgs({ options: { mb: { type: 'string', default: '1' }, reps: { type: 'string', default: '3' } } });
 const targetBytes = Math.round(Number(values.mb) * 1_000_000);
@@ -91,4 +92,32 @@ for (const k of ['1b', '2b', '4b']) {
     `${k}: load ${loadMs.toFixed(0)} ms | encode 1 MB: first ${first.toFixed(0)} ms, best ${best.toFixed(0)} ms (${count} ids)` +
       ` | 12-tile image prompt: ${bestPrompt.toFixed(2)} ms | decode all: ${decodeMs.toFixed(0)} ms`,
   );
+}
+
+// Reference, same run: @huggingface/tokenizers running the whole pipeline on the 1b vocabulary written as a
+// tokenizer.json (a folder with only tokenizer.json loads through it). Same text, same ids expected.
+{
+  const { dir, cleanup } = tempTokenizerDir({ from: assetDir('1b'), names: ['tokenizer_config.json'] }, { 'tokenizer.json': qwen2TokenizerJson() });
+  try {
+    const ours = await loadTokenizer(assetDir('1b'));
+    const ref = await loadTokenizer(dir);
+    const time = (f: () => unknown) => {
+      let best = Infinity;
+      for (let r = 0; r < reps; r++) {
+        const t = performance.now();
+        f();
+        best = Math.min(best, performance.now() - t);
+      }
+      return best;
+    };
+    const same = JSON.stringify(ours.encode(text)) === JSON.stringify(ref.encode(text));
+    const oursMs = time(() => ours.encode(text));
+    const refMs = time(() => ref.encode(text));
+    console.log(
+      `reference (@huggingface/tokenizers, 1b as tokenizer.json): encode 1 MB best ${refMs.toFixed(0)} ms vs ours ${oursMs.toFixed(0)} ms` +
+        ` → ${(refMs / oursMs).toFixed(2)}× | ids identical: ${same}`,
+    );
+  } finally {
+    cleanup();
+  }
 }
