@@ -2,8 +2,9 @@
  * WebAssembly SIMD runner for the resampler's two passes (source: resample.wat beside this file). The
  * kernels do the same integer arithmetic as the TypeScript passes in resample.ts, 4-16 samples per
  * instruction, which makes the resize about 5-10x faster; tests run both and compare with Pillow.
- * Regenerate the bytes after editing resample.wat:
- *   wat2wasm src/image/resample.wat -o /tmp/r.wasm && base64 -w0 /tmp/r.wasm   (Debian package 'wabt')
+ * Regenerate the bytes after editing resample.wat (the test in test/image/decode-resize.test.ts compiles
+ * it with the `wabt` dev dependency and compares):
+ *   wat2wasm src/image/resample.wat -o /tmp/r.wasm && base64 -w0 /tmp/r.wasm   (or Debian's 'wabt')
  */
 const RESAMPLE_WASM_BASE64 =
   'AGFzbQEAAAABDQFgCX9/f39/f39/fwADAwIAAAUDAQABByIDBm1lbW9yeQIACHZlcnRpY2FsAAAKaG9yaXpvbnRhbAABCp8EAsgCAgh/CHsgAkEQayEQIAYhCQJAA0AgCSAHTw0BIAAgAyAJQQJ0aigCACABayACbGohDyAEIAkgBWxBAnRqIQ0gCCAJIAJsaiEOQQAhCgJAA0BBgICAAf0RIRIgEiETIBIhFCASIRUgDyAKaiEMQQAhCwNAIA0gC0ECdGooAgD9ESERIAz9AAQAIRYgFv2JASEXIBb9igEhGCASIBf9qQEgEf21Af2uASESIBMgF/2qASAR/bUB/a4BIRMgFCAY/akBIBH9tQH9rgEhFCAVIBj9qgEgEf21Af2uASEVIAwgAmohDCALQQFqIQsgCyAFSQ0ACyAOIApqIBJBFv2sASATQRb9rAH9hQEgFEEW/awBIBVBFv2sAf2FAf1m/QsEACAKIBBPDQEgCkEQaiEKIAogEEsEQCAQIQoLDAALCyAJQQFqIQkMAAsLC9IBAgd/AnsgCCEPIAIhCQJAA0AgCSADTw0BIAAgCSABbGohDEEAIQogBSEOAkADQCAKIAdPDQEgDCAEIApBAnRqKAIAQQNsaiENQYCAgAH9ESEQQQAhCwNAIA39XAIAIREgECAR/YkB/akBIA4oAgD9Ef21Af2uASEQIA1BA2ohDSAOQQRqIQ4gC0EBaiELIAsgBkkNAAsgEEEW/awBIREgESAR/YUBIREgDyARIBH9Zv1aAgAAIA9BA2ohDyAKQQFqIQoMAAsLIAlBAWohCQwACwsL';
