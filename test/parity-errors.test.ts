@@ -2,11 +2,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { copyFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { SafetensorsFile, writeSafetensors, type TensorToWrite } from '../src/io/safetensors.ts';
+import { writeSafetensors } from '../src/io/safetensors.ts';
 import { Model } from '../src/runtime/model.ts';
 import { tempDir, rejectsWith } from './helpers/tmp.ts';
+import { editedQwen2 } from './model/edited-checkpoint.ts';
 import { GOLDEN, ROOT } from './helpers/paths.ts';
 
 const QWEN = `${GOLDEN}/models/qwen2`;
@@ -31,32 +31,23 @@ test('a missing flag is a usage error', () => {
   assert.match(r.stderr, /^minivl: error: --golden is required/);
 });
 
-/** A copy of the qwen2 golden checkpoint with `edit` applied to its tensor list. */
-async function editedCheckpoint(edit: (ts: TensorToWrite[]) => TensorToWrite[]): Promise<string> {
-  const dir = await tempDir('minivl-ckpt-');
-  await copyFile(`${QWEN}/config.json`, join(dir, 'config.json'));
-  const f = await SafetensorsFile.open(`${QWEN}/model.safetensors`);
-  const ts: TensorToWrite[] = [];
-  for (const name of f.names()) {
-    const i = f.info(name);
-    ts.push({ name, dtype: i.dtype, shape: i.shape, data: await f.readBytes(name) });
-  }
-  await writeSafetensors(join(dir, 'model.safetensors'), edit(ts));
-  return dir;
-}
-
 test('a checkpoint with a missing tensor is refused before any graph is built', async () => {
-  const dir = await editedCheckpoint((ts) => ts.filter((t) => t.name !== 'language_model.model.layers.1.self_attn.k_proj.bias'));
+  const dir = await editedQwen2((ts) => {
+    ts.splice(ts.findIndex((t) => t.name === 'language_model.model.layers.1.self_attn.k_proj.bias'), 1);
+  });
   await rejectsWith(Model.load(dir), /missing tensor 'language_model\.model\.layers\.1\.self_attn\.k_proj\.bias'/);
 });
 
 test('a checkpoint tensor with the wrong shape is refused', async () => {
-  const dir = await editedCheckpoint((ts) => ts.map((t) => (t.name === 'mlp1.3.weight' ? { ...t, shape: [t.shape[1]!, t.shape[0]!, 1] } : t)));
+  const dir = await editedQwen2((ts) => {
+    const t = ts.find((x) => x.name === 'mlp1.3.weight')!;
+    t.shape = [t.shape[1]!, t.shape[0]!, 1];
+  });
   await rejectsWith(Model.load(dir), /tensor 'mlp1\.3\.weight' has shape \[64, 64, 1\], expected \[64, 64\]/);
 });
 
 test('the copied checkpoint loads and runs (external data from another folder)', async () => {
-  const dir = await editedCheckpoint((ts) => ts);
+  const dir = await editedQwen2();
   const m = await Model.load(dir);
   await rejectsWith(m.encodeImages(new Float32Array(10), 1), /^pixel_values: expected \[1, 3, 448, 448\] = 602112 floats, got 10$/);
   await rejectsWith(m.embed([0, 512]), /token id 512 at position 1 is outside the vocabulary \(0\.\.511\)/);

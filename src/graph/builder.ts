@@ -27,17 +27,10 @@ export interface Initializer {
   role: 'weight' | 'constant';
 }
 
-/** Attribute values: integers, `float(x)`, number arrays (ints), `floats([...])`, strings, `tensorAttr(...)`. */
-export type AttrValue =
-  | number
-  | number[]
-  | string
-  | { float: number }
-  | { floats: number[] }
-  | { tensor: { dtype: DType; dims: number[]; bytes: Uint8Array } };
+/** Attribute values: integers, `float(x)`, number arrays (ints), strings. */
+export type AttrValue = number | number[] | string | { float: number };
 
 export const float = (v: number): { float: number } => ({ float: v });
-export const floats = (v: number[]): { floats: number[] } => ({ floats: v });
 
 interface NodeSpec {
   opType: string;
@@ -88,7 +81,7 @@ export class GraphBuilder {
   }
 
   /** An unused value name with a readable prefix (claimed when the value is created). */
-  fresh(prefix: string): string {
+  private fresh(prefix: string): string {
     let n: string;
     do n = `${prefix}_${this.counter++}`;
     while (this.names.has(n));
@@ -174,10 +167,7 @@ export class GraphBuilder {
 
   // ---- DSL: elementwise ----
   add(a: Value, b: Value): Value { return this.op1('Add', [a, b]); }
-  sub(a: Value, b: Value): Value { return this.op1('Sub', [a, b]); }
   mul(a: Value, b: Value): Value { return this.op1('Mul', [a, b]); }
-  div(a: Value, b: Value): Value { return this.op1('Div', [a, b]); }
-  neg(a: Value): Value { return this.op1('Neg', [a]); }
   sigmoid(a: Value): Value { return this.op1('Sigmoid', [a]); }
   /** SiLU(x) = x·sigmoid(x). */
   silu(a: Value): Value { return this.mul(a, this.sigmoid(a)); }
@@ -290,11 +280,5 @@ function encodeAttr(name: string, v: AttrValue) {
   }
   if (typeof v === 'string') return { name, type: AttributeType.STRING, s: enc.encode(v) };
   if (Array.isArray(v)) return { name, type: AttributeType.INTS, ints: v };
-  if ('float' in v) return { name, type: AttributeType.FLOAT, f: v.float };
-  if ('floats' in v) return { name, type: AttributeType.FLOATS, floats: v.floats };
-  return {
-    name,
-    type: AttributeType.TENSOR,
-    t: { dims: v.tensor.dims, dataType: DataType[v.tensor.dtype], rawData: v.tensor.bytes },
-  };
+  return { name, type: AttributeType.FLOAT, f: v.float };
 }

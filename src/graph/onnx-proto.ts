@@ -145,7 +145,8 @@ export const DataType = {
 } as const;
 export type DType = keyof typeof DataType;
 
-export const AttributeType = { FLOAT: 1, INT: 2, STRING: 3, TENSOR: 4, FLOATS: 6, INTS: 7, STRINGS: 8 } as const;
+/** The AttributeProto.AttributeType values the builder writes. */
+export const AttributeType = { FLOAT: 1, INT: 2, STRING: 3, INTS: 7 } as const;
 
 /** Bytes per element of each dtype. */
 export const DTYPE_BYTES: Record<DType, number> = {

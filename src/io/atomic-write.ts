@@ -32,12 +32,15 @@ export async function writeFileAtomic(path: string, write: (fh: FileHandle) => P
   }
 }
 
-/** Writes all of `b` (FileHandle.write may write less than asked, and at most 2 GiB at once). */
-export async function writeFully(fh: FileHandle, b: Uint8Array): Promise<void> {
+/**
+ * Writes all of `b` at `position` (default: the file's current position). FileHandle.write may write
+ * less than asked, and at most 2 GiB at once.
+ */
+export async function writeFully(fh: FileHandle, b: Uint8Array, position?: number): Promise<void> {
   let done = 0;
   while (done < b.byteLength) {
     const n = Math.min(b.byteLength - done, 0x40000000);
-    const { bytesWritten } = await fh.write(b, done, n);
+    const { bytesWritten } = await fh.write(b, done, n, position === undefined ? null : position + done);
     done += bytesWritten;
   }
 }

@@ -9,7 +9,7 @@ import { readFile, realpath, stat } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
 import { basename, isAbsolute, join, normalize, resolve, sep } from 'node:path';
 import { errnoCode, fail } from '../errors.ts';
-import { SafetensorsFile, isFile, type TensorInfo, type TypedTensorData } from './safetensors.ts';
+import { SafetensorsFile, isFile, type TensorInfo } from './safetensors.ts';
 
 export const CONFIG_FILE = 'config.json';
 export const SINGLE_FILE = 'model.safetensors';
@@ -18,12 +18,8 @@ export const INDEX_FILE = 'model.safetensors.index.json';
 export interface Checkpoint {
   /** The folder as given (used in messages). */
   readonly dir: string;
-  /** Absolute real path of the folder. */
-  readonly realDir: string;
   /** Parsed config.json, unvalidated (see `parseModelConfig`). */
   readonly configJson: unknown;
-  /** Raw text of config.json (for fingerprints). */
-  readonly configText: string;
   /** The safetensors files (one, or the shards in index order). */
   readonly files: SafetensorsFile[];
   /** The index file path when sharded. */
@@ -37,8 +33,6 @@ export interface Checkpoint {
   readFloat32(name: string): Promise<Float32Array>;
   /** Raw bytes of a tensor. */
   readBytes(name: string): Promise<Uint8Array>;
-  /** A tensor in its natural typed array (BF16 → raw Uint16Array bits). */
-  readTyped(name: string): Promise<TypedTensorData>;
   /** Part of a tensor's bytes (see SafetensorsFile.readBytesRange). */
   readBytesRange(name: string, start: number, length: number): Promise<Uint8Array>;
   /** The file holding a tensor. */
@@ -52,6 +46,7 @@ export interface Checkpoint {
   fingerprint(): Promise<string>;
 }
 
+/** Reads and parses a JSON file; one-line errors name the file (`what` hints at the cause of a missing one). */
 async function readJson(path: string, what: string): Promise<{ text: string; json: unknown }> {
   let text: string;
   try {
@@ -68,6 +63,11 @@ async function readJson(path: string, what: string): Promise<{ text: string; jso
   }
 }
 
+/** `dir/config.json`, read and parsed (not validated: see `parseModelConfig`). */
+export function readConfigJson(dir: string): Promise<{ text: string; json: unknown }> {
+  return readJson(join(dir, CONFIG_FILE), 'not a checkpoint folder?');
+}
+
 /** Opens a checkpoint folder and validates its files' headers and the shard index. */
 export async function openCheckpoint(dir: string): Promise<Checkpoint> {
   let realDir: string;
@@ -79,8 +79,7 @@ export async function openCheckpoint(dir: string): Promise<Checkpoint> {
   }
   if (!(await stat(realDir)).isDirectory()) fail(`${dir}: not a folder (expected a checkpoint folder with config.json)`);
 
-  const configPath = join(dir, CONFIG_FILE);
-  const { text: configText, json: configJson } = await readJson(configPath, 'not a checkpoint folder?');
+  const { text: configText, json: configJson } = await readConfigJson(dir);
 
   // Same preference as transformers: a single model.safetensors first, then the index.
   const single = join(dir, SINGLE_FILE);
@@ -131,9 +130,7 @@ export async function openCheckpoint(dir: string): Promise<Checkpoint> {
 
   return {
     dir,
-    realDir,
     configJson,
-    configText,
     files,
     indexFile,
     tensor: (name) => fileOf(name).info(name),
@@ -142,7 +139,6 @@ export async function openCheckpoint(dir: string): Promise<Checkpoint> {
     // async so that a missing tensor is a rejected promise, not a synchronous throw.
     readFloat32: async (name) => fileOf(name).readFloat32(name),
     readBytes: async (name) => fileOf(name).readBytes(name),
-    readTyped: async (name) => fileOf(name).readTyped(name),
     readBytesRange: async (name, start, length) => fileOf(name).readBytesRange(name, start, length),
     fileOf,
     async fingerprint() {

@@ -9,6 +9,7 @@ import { createHash, type Hash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { open, rename, stat, unlink } from 'node:fs/promises';
 import { MinivlError, fail } from '../errors.ts';
+import { writeFully } from './atomic-write.ts';
 import { DownloadProgress, type ProgressStream } from './hub-progress.ts';
 
 export interface FileMeta {
@@ -38,7 +39,7 @@ const SHA256 = /^[0-9a-f]{64}$/;
 const SHA1 = /^[0-9a-f]{40}$/;
 
 /** `W/"abc"` or `"abc"` → `abc`. */
-export function normalizeEtag(v: string | null): string | null {
+function normalizeEtag(v: string | null): string | null {
   if (!v) return null;
   return v.trim().replace(/^W\//, '').replace(/^"(.*)"$/, '$1');
 }
@@ -262,11 +263,7 @@ async function transfer(
     try {
       for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
         armIdle();
-        let off = 0;
-        while (off < chunk.byteLength) {
-          const { bytesWritten } = await fh.write(chunk, off, chunk.byteLength - off, done + off);
-          off += bytesWritten;
-        }
+        await writeFully(fh, chunk, done);
         verifier.update(chunk);
         done += chunk.byteLength;
         progress.update(done);

@@ -16,10 +16,11 @@ import { homedir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fail } from '../errors.ts';
 import { writeFileAtomic } from './atomic-write.ts';
+import { isFile } from './safetensors.ts';
 import { NetworkError, describeCause, downloadBlob, fetchFileMeta, type TransferContext } from './hub-download.ts';
 import { formatBytes, type ProgressStream } from './hub-progress.ts';
 
-export const DEFAULT_ENDPOINT = 'https://huggingface.co';
+const DEFAULT_ENDPOINT = 'https://huggingface.co';
 
 export interface HubOptions {
   /** minivl cache root (hub files go in `<cacheDir>/hub`). */
@@ -196,14 +197,6 @@ async function writeAtomic(path: string, text: string): Promise<void> {
   await writeFileAtomic(path, (fh) => fh.writeFile(text));
 }
 
-async function isFileAt(path: string): Promise<boolean> {
-  try {
-    return (await stat(path)).isFile();
-  } catch {
-    return false;
-  }
-}
-
 /**
  * Makes `snapshots/<commit>` of `repo` complete in the cache and returns it. Offline: the cached
  * snapshot of the revision or a one-line error. Online but unreachable: falls back to the cache (with a
@@ -263,7 +256,7 @@ export async function downloadModel(repo: string, opts: HubOptions = {}): Promis
     let fetchedFiles = 0;
     for (const file of wanted) {
       const target = join(snapDir, file);
-      if (await isFileAt(target)) continue; // follows the symlink: present only when its blob is
+      if (await isFile(target)) continue; // follows the symlink: present only when its blob is
       if (ac.signal.aborted) fail(`download of '${repo}' interrupted`);
       // Resolve by commit, not branch, so every file comes from the same revision.
       const resolveUrl = `${s.endpoint}/${repo}/resolve/${listed.commit}/${file.split('/').map(encodeURIComponent).join('/')}`;
@@ -279,7 +272,8 @@ export async function downloadModel(repo: string, opts: HubOptions = {}): Promis
         fail(`${repo}/${file}: the hub answered for commit ${meta.commit}, expected ${listed.commit}`);
       }
       const blobPath = join(blobsDir, meta.etag);
-      if (!(meta.size !== null && (await isFileAt(blobPath)) && (await stat(blobPath)).size === meta.size)) {
+      const blob = await stat(blobPath).catch(() => null);
+      if (!(meta.size !== null && blob?.isFile() && blob.size === meta.size)) {
         fetchedBytes += await downloadBlob(file, meta, blobPath, ctx);
         fetchedFiles++;
       }

@@ -21,14 +21,14 @@ if (endianness() !== 'LE') throw new MinivlError('minivl needs a little-endian C
  * Every dtype of the safetensors spec, in the reference's enum order (= increasing alignment). The
  * writer sorts tensors by this order, descending, then by name, as the reference writer does.
  */
-export const DTYPES = [
+const DTYPES = [
   'BOOL', 'F4', 'F6_E2M3', 'F6_E3M2', 'U8', 'I8', 'F8_E5M2', 'F8_E4M3', 'F8_E8M0',
   'I16', 'U16', 'F16', 'BF16', 'I32', 'U32', 'F32', 'C64', 'F64', 'I64', 'U64',
 ] as const;
 export type Dtype = (typeof DTYPES)[number];
 
 /** Bits per element (sub-byte formats F4/F6 are packed; their tensors must fill whole bytes). */
-export const DTYPE_BITS: Readonly<Record<Dtype, number>> = {
+const DTYPE_BITS: Readonly<Record<Dtype, number>> = {
   BOOL: 8, F4: 4, F6_E2M3: 6, F6_E3M2: 6, U8: 8, I8: 8, F8_E5M2: 8, F8_E4M3: 8, F8_E8M0: 8,
   I16: 16, U16: 16, F16: 16, BF16: 16, I32: 32, U32: 32, F32: 32, C64: 64, F64: 64, I64: 64, U64: 64,
 };
@@ -257,7 +257,7 @@ async function readTensorBytes(info: TensorInfo, label: string): Promise<Uint8Ar
 }
 
 /** Views raw tensor bytes as the dtype's natural typed array (no copy). */
-export function asTypedArray(b: Uint8Array, info: Pick<TensorInfo, 'name' | 'dtype'>, label: string): TypedTensorData {
+function asTypedArray(b: Uint8Array, info: Pick<TensorInfo, 'name' | 'dtype'>, label: string): TypedTensorData {
   const { buffer, byteOffset, byteLength } = b;
   switch (info.dtype) {
     case 'F32': return new Float32Array(buffer, byteOffset, byteLength / 4);
@@ -275,7 +275,7 @@ export function asTypedArray(b: Uint8Array, info: Pick<TensorInfo, 'name' | 'dty
 }
 
 /** Raw float bytes → float32 (BF16/F16 exact, F32 as is, F64 rounded). */
-export function bytesToFloat32(b: Uint8Array, info: Pick<TensorInfo, 'name' | 'dtype'>, label: string): Float32Array {
+function bytesToFloat32(b: Uint8Array, info: Pick<TensorInfo, 'name' | 'dtype'>, label: string): Float32Array {
   const { buffer, byteOffset, byteLength } = b;
   switch (info.dtype) {
     case 'F32': return new Float32Array(buffer, byteOffset, byteLength / 4);

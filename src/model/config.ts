@@ -6,9 +6,9 @@
  * §8, §11. Keys that fix tensor shapes (hidden sizes, layer and head counts, vocab size) are
  * required: a default there would only produce a confusing shape mismatch later.
  */
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fail } from '../errors.ts';
+import { CONFIG_FILE, readConfigJson } from '../io/checkpoint.ts';
 
 export type LlmFamily = 'qwen2' | 'internlm2' | 'phi3';
 
@@ -202,10 +202,11 @@ class Reader {
     return v as number[];
   }
 
-  /** int, int[] or null/absent (eos_token_id may be a list). */
+  /** int or int[] (eos_token_id may be a list); absent → default, explicit JSON null → null. */
   intOrInts(k: string, dflt: number | number[] | null): number | number[] | null {
-    if (!this.present(k)) return dflt;
     const v = this.obj[k];
+    if (v === undefined) return dflt;
+    if (v === null) return null;
     if (Number.isSafeInteger(v)) return v as number;
     if (Array.isArray(v) && v.length > 0 && v.every((x) => Number.isSafeInteger(x))) return v as number[];
     this.bad(k, 'an integer or a list of integers');
@@ -341,7 +342,7 @@ function parseLlm(r: Reader, source: string): LlmConfig {
     ropeScaling: parseRopeScaling(r, family, headDim, source),
     tieWordEmbeddings: r.bool('tie_word_embeddings', false),
     bosTokenId: r.nullableInt('bos_token_id', d.bos),
-    eosTokenId: r.raw('eos_token_id') === null ? null : r.intOrInts('eos_token_id', d.eos),
+    eosTokenId: r.intOrInts('eos_token_id', d.eos),
     padTokenId: r.nullableInt('pad_token_id', d.pad),
     hiddenAct: r.str('hidden_act', 'silu'),
     qkvBias: family === 'qwen2' ? true : internlmBias,
@@ -351,10 +352,6 @@ function parseLlm(r: Reader, source: string): LlmConfig {
   };
 }
 
-/**
- * Validates an InternVLChatConfig JSON value. `source` names the file in error messages
- * (e.g. `/models/InternVL2-1B/config.json`).
- */
 /**
  * The checkpoint must be an InternVL chat model: `architectures[0]` and `model_type`, where present, name it.
  * (Absent keys are tolerated — hand-written configs often omit them — but a different model is refused.)
@@ -372,6 +369,10 @@ function checkTopLevelArchitecture(r: Reader, source: string): void {
   }
 }
 
+/**
+ * Validates an InternVLChatConfig JSON value. `source` names the file in error messages
+ * (e.g. `/models/InternVL2-1B/config.json`).
+ */
 export function parseModelConfig(json: unknown, source: string): ModelConfig {
   if (!isObj(json)) fail(`${source}: config must be a JSON object`);
   const r = new Reader(json, '', source);
@@ -427,19 +428,5 @@ export function parseModelConfig(json: unknown, source: string): ModelConfig {
 
 /** Reads and validates `dir/config.json`. */
 export async function loadModelConfig(dir: string): Promise<ModelConfig> {
-  const path = join(dir, 'config.json');
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    fail(`${path}: ${code === 'ENOENT' ? 'missing (not a checkpoint folder?)' : `cannot read (${code})`}`);
-  }
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (e) {
-    fail(`${path}: invalid JSON (${(e as Error).message.split('\n')[0]})`);
-  }
-  return parseModelConfig(json, path);
+  return parseModelConfig((await readConfigJson(dir)).json, join(dir, CONFIG_FILE));
 }

@@ -2,7 +2,7 @@
  * The three decoder families as data: tensor names and how the packed projections split
  * (architecture.md §8). The shared decoder core (decoder.ts) reads only this description.
  */
-import type { LlmConfig, LlmFamily } from './config.ts';
+import type { LlmConfig } from './config.ts';
 
 const P = 'language_model.';
 
@@ -29,7 +29,6 @@ export interface LayerNames {
 }
 
 export interface FamilySpec {
-  family: LlmFamily;
   embed: string;
   finalNorm: string;
   lmHead: string;
@@ -41,7 +40,6 @@ export function familySpec(llm: LlmConfig): FamilySpec {
   switch (llm.family) {
     case 'qwen2':
       return {
-        family: 'qwen2',
         embed: `${P}model.embed_tokens.weight`,
         finalNorm: `${P}model.norm.weight`,
         lmHead: `${P}lm_head.weight`,
@@ -59,7 +57,6 @@ export function familySpec(llm: LlmConfig): FamilySpec {
       };
     case 'internlm2':
       return {
-        family: 'internlm2',
         embed: `${P}model.tok_embeddings.weight`,
         finalNorm: `${P}model.norm.weight`,
         lmHead: `${P}output.weight`,
@@ -77,7 +74,6 @@ export function familySpec(llm: LlmConfig): FamilySpec {
       };
     case 'phi3':
       return {
-        family: 'phi3',
         embed: `${P}model.embed_tokens.weight`,
         finalNorm: `${P}model.norm.weight`,
         lmHead: `${P}lm_head.weight`,

@@ -62,7 +62,7 @@ function visionTensors(v: VisionConfig): ExpectedTensor[] {
 }
 
 /** Projector input width: ViT width × (1/downsample_ratio)² (pixel shuffle folds 2×2 patches). */
-export function projectorInputSize(cfg: ModelConfig): number {
+function projectorInputSize(cfg: ModelConfig): number {
   const s = Math.round(1 / cfg.downsampleRatio);
   return cfg.vision.hiddenSize * s * s;
 }
@@ -88,10 +88,6 @@ export function embedTokensName(llm: LlmConfig): string {
 /** Name of the stored output matrix `[vocab, hidden]` (may be absent when tied, see `outputWeightName`). */
 export function lmHeadName(llm: LlmConfig): string {
   return familySpec(llm).lmHead;
-}
-
-export function finalNormName(llm: LlmConfig): string {
-  return familySpec(llm).finalNorm;
 }
 
 /** The LLM's tensors, named by the family description the decoder graph is built from (families.ts). */

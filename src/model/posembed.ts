@@ -37,8 +37,9 @@ function taps(inSize: number, outSize: number): Taps {
 export function resizePositionEmbedding(pos: Float32Array, inGrid: number, outGrid: number, C: number): Float32Array {
   const out = new Float32Array((1 + outGrid * outGrid) * C);
   out.set(pos.subarray(0, C), 0);
+  // Square grid: the same taps serve x and y.
   const tx = taps(inGrid, outGrid);
-  const ty = taps(inGrid, outGrid);
+  const ty = tx;
   const row = new Float64Array(4 * C);
   for (let oy = 0; oy < outGrid; oy++) {
     for (let ox = 0; ox < outGrid; ox++) {

@@ -6,10 +6,10 @@ import { dirname, relative, isAbsolute, sep } from 'node:path';
 import type { Checkpoint } from '../io/checkpoint.ts';
 import type { GraphBuilder, Value, DType, TensorData } from '../graph/builder.ts';
 import { fail } from '../errors.ts';
+import { dtypeSize, numel, type Dtype } from '../io/safetensors.ts';
 
 /** Safetensors dtypes the graphs accept as weights, with their ONNX names. */
 const ONNX_DTYPE: Record<string, DType> = { F32: 'float32', BF16: 'bfloat16', F16: 'float16' };
-const BYTES: Record<string, number> = { F32: 4, BF16: 2, F16: 2 };
 
 export interface WeightRef {
   name: string;
@@ -49,11 +49,11 @@ export function checkpointWeights(ckpt: Checkpoint): WeightSource {
 }
 
 /** Shapes only: initializers are declared external to a placeholder file and never loaded. */
-export function shapeOnlyWeights(tensors: Iterable<{ name: string; dtype?: string; shape: readonly number[] }>): WeightSource {
+export function shapeOnlyWeights(tensors: Iterable<{ name: string; dtype?: Dtype; shape: readonly number[] }>): WeightSource {
   const map = new Map<string, WeightRef>();
   for (const t of tensors) {
     const dtype = t.dtype ?? 'BF16';
-    const length = t.shape.reduce((a, b) => a * b, 1) * (BYTES[dtype] ?? 2);
+    const length = numel(t.shape) * dtypeSize(dtype);
     map.set(t.name, { name: t.name, dtype, shape: [...t.shape], data: { kind: 'external', location: 'weights-not-loaded', offset: 0, length } });
   }
   return {

@@ -62,13 +62,7 @@ export class KVCache {
 
   /** Compact copies of one layer's cached keys and values, [KVH, length, headDim] each. */
   layer(i: number): { keys: Float32Array; values: Float32Array } {
-    const d = this.headDim;
-    const pack = (buf: Float32Array) => {
-      const out = new Float32Array(this.numKvHeads * this.length * d);
-      for (let h = 0; h < this.numKvHeads; h++) out.set(buf.subarray(h * this.capacity * d, (h * this.capacity + this.length) * d), h * this.length * d);
-      return out;
-    };
-    return { keys: pack(this.keys[i]!), values: pack(this.values[i]!) };
+    return { keys: this.withCapacity(this.keys[i]!, this.length), values: this.withCapacity(this.values[i]!, this.length) };
   }
 
   /** Forgets positions from `length` on (e.g. to start a new turn from a shared prefix). */
@@ -79,14 +73,18 @@ export class KVCache {
 
   private grow(need: number): void {
     const cap = Math.min(Math.ceil(need / GROWTH) * GROWTH, this.maxLength);
-    const d = this.headDim;
-    const re = (a: Float32Array) => {
-      const b = new Float32Array(this.numKvHeads * cap * d);
-      for (let h = 0; h < this.numKvHeads; h++) b.set(a.subarray(h * this.capacity * d, (h * this.capacity + this.length) * d), h * cap * d);
-      return b;
-    };
-    this.keys = this.keys.map(re);
-    this.values = this.values.map(re);
+    this.keys = this.keys.map((b) => this.withCapacity(b, cap));
+    this.values = this.values.map((b) => this.withCapacity(b, cap));
     this.capacity = cap;
+  }
+
+  /** A new [KVH, cap, headDim] buffer holding the `length` cached rows of each head of `buf`. */
+  private withCapacity(buf: Float32Array, cap: number): Float32Array {
+    const d = this.headDim;
+    const out = new Float32Array(this.numKvHeads * cap * d);
+    for (let h = 0; h < this.numKvHeads; h++) {
+      out.set(buf.subarray(h * this.capacity * d, (h * this.capacity + this.length) * d), h * cap * d);
+    }
+    return out;
   }
 }

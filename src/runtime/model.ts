@@ -5,9 +5,9 @@
  *   embed   input_ids → token embeddings         (model/decoder.ts buildEmbedGraph)
  *   decoder inputs_embeds + rope + past → logits, new K/V   (model/decoder.ts)
  */
-import { openCheckpoint, type Checkpoint } from '../io/checkpoint.ts';
-import { loadModelConfig, type ModelConfig } from '../model/config.ts';
-import { validateCheckpoint, outputWeightName } from '../model/inventory.ts';
+import type { Checkpoint } from '../io/checkpoint.ts';
+import type { ModelConfig } from '../model/config.ts';
+import { openModelCheckpoint, outputWeightName } from '../model/inventory.ts';
 import { checkpointWeights } from '../model/weights.ts';
 import { buildVisionGraph, VISION_INPUT, VISION_OUTPUT, VISION_HIDDEN_OUTPUT } from '../model/vision.ts';
 import {
@@ -95,9 +95,8 @@ export class Model {
   }
 
   static async load(dir: string, opts: ModelLoadOptions = {}): Promise<Model> {
-    const config = await loadModelConfig(dir);
-    const ckpt = await openCheckpoint(dir);
-    const report = validateCheckpoint(ckpt, config);
+    // One read of config.json: the checkpoint holds it, the config is parsed from that.
+    const { ckpt, cfg: config, report } = await openModelCheckpoint(dir);
     if (report.unexpected.length > 0) {
       opts.warn?.(`${dir}: ignoring ${report.unexpected.length} unknown tensor(s), e.g. '${report.unexpected[0]}'`);
     }
@@ -194,7 +193,8 @@ export class Model {
       feeds[pastKeyName(i)] = new ort.Tensor('float32', k, [1, KVH, C, d]);
       feeds[pastValueName(i)] = new ort.Tensor('float32', v, [1, KVH, C, d]);
     }
-    feeds[DECODER_INPUTS.pastMask] = new ort.Tensor('float32', this.pastMask(P, C), [C]);
+    // Additive mask of the past: 0 for the P valid rows, −inf for the rest of the capacity.
+    feeds[DECODER_INPUTS.pastMask] = new ort.Tensor('float32', new Float32Array(C).fill(-Infinity, P), [C]);
     const names = [LOGITS_OUTPUT];
     for (let i = 0; i < L; i++) names.push(presentKeyName(i), presentValueName(i));
     if (this.debugOutputs) names.push(HIDDEN_STATES_OUTPUT);
@@ -205,17 +205,6 @@ export class Model {
       presentValues: Array.from({ length: L }, (_, i) => out[presentValueName(i)]!.data as Float32Array),
       hiddenStates: this.debugOutputs ? (out[HIDDEN_STATES_OUTPUT]!.data as Float32Array) : undefined,
     };
-  }
-
-  private mask: { P: number; data: Float32Array } = { P: 0, data: new Float32Array(0) };
-  /** Additive mask [C] of a past with P valid rows (reused while P and C stay). */
-  private pastMask(P: number, C: number): Float32Array {
-    if (this.mask.P !== P || this.mask.data.length !== C) {
-      const data = new Float32Array(C).fill(-Infinity);
-      data.fill(0, 0, P);
-      this.mask = { P, data };
-    }
-    return this.mask.data;
   }
 
   async release(): Promise<void> {

@@ -9,7 +9,7 @@ import { cachedSnapshot, hubSettings, isCheckpointFile, parseRepoId, repoCacheDi
 import { DownloadProgress, formatBytes, formatDuration, formatProgressLine } from '../../src/io/hub-progress.ts';
 import { gitBlobSha1, sha256, startHubServer, type HubServer } from '../helpers/hub-server.ts';
 import { ROOT, shared } from '../helpers/paths.ts';
-import { tempDir } from '../helpers/tmp.ts';
+import { rejectsWith, tempDir } from '../helpers/tmp.ts';
 
 const REPO = 'OpenGVLab/InternVL2-1B';
 const golden = (f: string) => readFileSync(shared('golden/models/qwen2', f));
@@ -50,18 +50,6 @@ const opts = (srv: HubServer | null, cacheDir: string, extra: HubOptions = {}): 
   ...extra,
 });
 
-async function rejects(p: Promise<unknown>, ...patterns: RegExp[]): Promise<string> {
-  try {
-    await p;
-  } catch (e) {
-    assert.ok(e instanceof MinivlError, `expected MinivlError, got ${(e as Error)?.stack}`);
-    assert.ok(!e.message.includes('\n'), `not one line: ${e.message}`);
-    for (const re of patterns) assert.match(e.message, re);
-    return e.message;
-  }
-  assert.fail('expected a rejection');
-}
-
 /** Every file under the cache whose name looks finished (no .incomplete / tmp), as relative paths. */
 function listTree(dir: string, prefix = ''): string[] {
   if (!existsSync(dir)) return [];
@@ -95,8 +83,8 @@ test('repo ids and the files worth fetching', () => {
 test('a local folder is returned as is; a missing path or a file is a one-line error', async () => {
   const dir = shared('golden/models/qwen2');
   assert.equal(await resolveModel(dir), dir);
-  await rejects(resolveModel('./no/such/dir'), /no such folder/);
-  await rejects(resolveModel(join(dir, 'config.json')), /is a file/);
+  await rejectsWith(resolveModel('./no/such/dir'), /no such folder/);
+  await rejectsWith(resolveModel(join(dir, 'config.json')), /is a file/);
 });
 
 test('download: HF cache layout, LFS via redirect, hashes as blob names, skips *.py; second call downloads nothing', async () => {
@@ -137,12 +125,12 @@ test('download: HF cache layout, LFS via redirect, hashes as blob names, skips *
 
 test('offline with an unknown model, unknown repo, unreachable hub and a 404 file are one-line errors', async () => {
   const cache = await tempCache();
-  await rejects(resolveModel('Org/Unknown', opts(null, cache, { offline: true })), /Org\/Unknown/, /not in the cache/, /offline/);
-  await rejects(resolveModel('Org/Unknown', opts(null, cache)), /cannot reach http:\/\/127\.0\.0\.1:9/);
+  await rejectsWith(resolveModel('Org/Unknown', opts(null, cache, { offline: true })), /Org\/Unknown/, /not in the cache/, /offline/);
+  await rejectsWith(resolveModel('Org/Unknown', opts(null, cache)), /cannot reach http:\/\/127\.0\.0\.1:9/);
   await withServer(async (srv) => {
-    await rejects(resolveModel('Org/Unknown', opts(srv, cache)), /'Org\/Unknown' is not a local folder and not found on http.*HTTP 404/);
+    await rejectsWith(resolveModel('Org/Unknown', opts(srv, cache)), /'Org\/Unknown' is not a local folder and not found on http.*HTTP 404/);
     srv.notFound('vocab.json');
-    await rejects(resolveModel(REPO, opts(srv, cache)), /vocab\.json: not found on the hub/);
+    await rejectsWith(resolveModel(REPO, opts(srv, cache)), /vocab\.json: not found on the hub/);
     // Nothing was recorded as complete.
     assert.equal(existsSync(join(cache, 'hub', 'models--OpenGVLab--InternVL2-1B', 'refs', 'main')), false);
   });
@@ -154,7 +142,7 @@ test('interrupted download: only .incomplete stays; the next call resumes with R
   const blob = join(blobs, sha256(WEIGHTS));
   await withServer(async (srv) => {
     srv.cutOnce('model.safetensors', 100_000);
-    await rejects(resolveModel(REPO, opts(srv, cache, { retries: 0 })), /model\.safetensors/, /100000 bytes kept in .*\.incomplete/, /run again to resume/);
+    await rejectsWith(resolveModel(REPO, opts(srv, cache, { retries: 0 })), /model\.safetensors/, /100000 bytes kept in .*\.incomplete/, /run again to resume/);
     assert.equal(existsSync(blob), false);
     assert.equal((await stat(`${blob}.incomplete`)).size, 100_000);
     assert.equal(existsSync(join(cache, 'hub', 'models--OpenGVLab--InternVL2-1B', 'snapshots', srv.commit, 'model.safetensors')), false);
@@ -187,7 +175,7 @@ test('a body that stays corrupt fails clearly and leaves no finished-looking fil
   const cache = await tempCache();
   await withServer(async (srv) => {
     srv.corruptOnce('model.safetensors', 5);
-    await rejects(resolveModel(REPO, opts(srv, cache)), /model\.safetensors is corrupt twice/, /expected sha256/);
+    await rejectsWith(resolveModel(REPO, opts(srv, cache)), /model\.safetensors is corrupt twice/, /expected sha256/);
     const repoDir = join(cache, 'hub', 'models--OpenGVLab--InternVL2-1B');
     const left = listTree(repoDir);
     assert.ok(!left.some((f) => f.includes(sha256(WEIGHTS)) || f.endsWith('model.safetensors')), left.join(','));
@@ -263,6 +251,6 @@ test('a stalled transfer times out and is resumed instead of hanging', async () 
   const cache2 = await tempCache();
   await withServer(async (srv) => {
     srv.stallOnce('model.safetensors', 50_000);
-    await rejects(resolveModel(REPO, opts(srv, cache2, { idleTimeoutMs: 300, retries: 0 })), /model\.safetensors/, /no data for/, /50000 bytes kept/);
+    await rejectsWith(resolveModel(REPO, opts(srv, cache2, { idleTimeoutMs: 300, retries: 0 })), /model\.safetensors/, /no data for/, /50000 bytes kept/);
   });
 });

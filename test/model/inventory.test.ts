@@ -11,6 +11,7 @@ import {
 import { openCheckpoint } from '../../src/io/checkpoint.ts';
 import { SafetensorsFile, writeSafetensors, type TensorToWrite } from '../../src/io/safetensors.ts';
 import { tempDir, rejectsWith } from '../helpers/tmp.ts';
+import { editedQwen2 } from './edited-checkpoint.ts';
 
 const fixture = (name: string): ModelConfig => {
   const p = join(ROOT, 'test/fixtures/configs', `${name}.json`);
@@ -88,23 +89,6 @@ test('the golden tiny checkpoints validate and hold exactly the expected tensors
     assert.equal(outputWeightName(ckpt, cfg), lmHeadName(cfg.llm));
   }
 });
-
-/** Copies the golden qwen2 checkpoint into a temp folder with edits to its tensors/config. */
-async function editedQwen2(edit: (ts: TensorToWrite[], cfg: any) => void): Promise<string> {
-  const src = join(GOLDEN, 'models/qwen2');
-  const dir = await tempDir();
-  const f = await SafetensorsFile.open(join(src, 'model.safetensors'));
-  const ts: TensorToWrite[] = [];
-  for (const n of f.names()) {
-    const i = f.info(n);
-    ts.push({ name: n, dtype: i.dtype, shape: [...i.shape], data: await f.readBytes(n) });
-  }
-  const cfg = JSON.parse(readFileSync(join(src, 'config.json'), 'utf8'));
-  edit(ts, cfg);
-  await writeSafetensors(join(dir, 'model.safetensors'), ts, { format: 'pt' });
-  await writeFile(join(dir, 'config.json'), JSON.stringify(cfg));
-  return dir;
-}
 
 test('wrong shape: one line naming the file, the tensor, expected and actual shape', async () => {
   const dir = await editedQwen2((ts) => {
