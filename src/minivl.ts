@@ -319,7 +319,7 @@ export class ChatSession {
       self.pending = []; // a bad image must not poison the following questions
       const fresh = await self.vl.preprocess({ images: newSources, maxNum: self.opts.maxNum, onProgress: opts.onProgress });
       const all = [...self.images, ...fresh];
-      const q = withImagePlaceholders(question, self.images.length, fresh.length, all.length);
+      const q = withImagePlaceholders(question, self.images.length, fresh.length);
       const result = yield* self.vl.run(
         {
           question: q,

@@ -3,7 +3,7 @@
 import { statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { fail } from '../errors.ts';
+import { errnoCode, fail } from '../errors.ts';
 
 /** A command's name as typed after `minivl` and its --help text (first line: the usage line). */
 export interface CommandSpec {
@@ -84,7 +84,7 @@ function statOrNull(path: string) {
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'ENOENT' || code === 'ENOTDIR') return null;
-    fail(`${path}: cannot access (${code ?? (e as Error).message})`);
+    fail(`${path}: cannot access (${errnoCode(e)})`);
   }
 }
 

@@ -3,7 +3,7 @@ import { statSync, writeFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { errnoCode, fail } from '../errors.ts';
 import { checkImageFile, MAX_TILES } from '../image/index.ts';
-import { MiniVL, GenerationAbortedError, type ChatStream, type ProgressEvent } from '../minivl.ts';
+import { MiniVL, GenerationAbortedError, type ChatSession, type ChatStream, type ProgressEvent } from '../minivl.ts';
 import type { GenerationOptions } from '../generate/generate.ts';
 import { resolveSamplingOptions } from '../generate/sampling.ts';
 import { intFlag, numFlag, outputFile, parseCommandArgs, required, type CommandSpec } from './args.ts';
@@ -171,7 +171,7 @@ async function answer(stream: ChatStream, o: AnswerOpts): Promise<'done' | 'abor
 
 /** The --interactive loop: one question per line, commands start with '/'. */
 async function interactive(
-  session: ReturnType<MiniVL['session']>,
+  session: ChatSession,
   ask: (q: string, signal: AbortSignal) => ChatStream,
   sigint: SigintGuard,
   o: AnswerOpts,

@@ -12,6 +12,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { errnoCode, fail } from '../errors.ts';
 import { writeFileAtomic, writeFully } from '../io/atomic-write.ts';
+import { f32ToBf16 } from '../io/dtype.ts';
 import { numel, prepareSafetensors, writeSafetensors, type TensorToWrite } from '../io/safetensors.ts';
 import { parseModelConfig } from '../model/config.ts';
 import { expectedTensors, type ExpectedTensor } from '../model/inventory.ts';
@@ -129,10 +130,7 @@ function table(kind: Kind): Uint16Array {
     f[i] = mean + std * r * Math.cos(2 * Math.PI * v);
     f[i + 1] = mean + std * r * Math.sin(2 * Math.PI * v);
   }
-  // f32 → bf16 with round-to-nearest-even (values are finite).
-  const bits = new Uint32Array(f.buffer);
-  t = new Uint16Array(65536);
-  for (let i = 0; i < t.length; i++) t[i] = (bits[i] + 0x7fff + ((bits[i] >>> 16) & 1)) >>> 16;
+  t = f32ToBf16(f);
   TABLES.set(kind, t);
   return t;
 }
@@ -168,6 +166,10 @@ class TensorValues {
 /** The tied output matrix (1B: tie_word_embeddings) gets the embedding's values. */
 const valueSource = (e: ExpectedTensor) => e.tiedTo ?? e.name;
 
+/** Bytes of a tensor in bf16, and of a list of them. */
+const bf16Bytes = (e: ExpectedTensor) => numel(e.shape) * 2;
+const totalBf16Bytes = (list: ExpectedTensor[]) => list.reduce((a, e) => a + bf16Bytes(e), 0);
+
 // ---------------------------------------------------------------------------------------------
 // Writing
 
@@ -176,7 +178,7 @@ function planShards(tensors: ExpectedTensor[], maxShardBytes: number): ExpectedT
   const shards: ExpectedTensor[][] = [[]];
   let size = 0;
   for (const t of tensors) {
-    const b = numel(t.shape) * 2;
+    const b = bf16Bytes(t);
     if (size + b > maxShardBytes && shards.at(-1)!.length > 0) {
       shards.push([]);
       size = 0;
@@ -211,10 +213,10 @@ async function writeShardStreaming(
   log: RandomCheckpointOptions['log'],
   signal: AbortSignal | undefined,
 ): Promise<void> {
-  const maxBytes = Math.max(...tensors.map((e) => numel(e.shape) * 2));
+  const maxBytes = Math.max(...tensors.map(bf16Bytes));
   const zeros = new Uint8Array(maxBytes);
   const { head } = prepareSafetensors(
-    tensors.map((e) => ({ name: e.name, dtype: 'BF16', shape: e.shape, data: zeros.subarray(0, numel(e.shape) * 2) })),
+    tensors.map((e) => ({ name: e.name, dtype: 'BF16', shape: e.shape, data: zeros.subarray(0, bf16Bytes(e)) })),
     { format: 'pt' },
     path,
   );
@@ -229,7 +231,7 @@ async function writeShardStreaming(
   await writeFileAtomic(path, async (fh) => {
     await writeFully(fh, head);
     const chunk = new Uint16Array(CHUNK_ELEMS);
-    const total = order.reduce((a, e) => a + numel(e.shape) * 2, 0);
+    const total = totalBf16Bytes(order);
     let written = 0;
     let nextReport = 0.25;
     for (const e of order) {
@@ -285,7 +287,7 @@ export async function writeRandomCheckpoint(opts: RandomCheckpointOptions): Prom
   const configJson = await randomCheckpointConfig(like, opts.tiny ?? false);
   const cfg = parseModelConfig(configJson, `${like} fixture config${opts.tiny ? ' (tiny)' : ''}`);
   const tensors = expectedTensors(cfg);
-  const tensorBytes = tensors.reduce((a, e) => a + numel(e.shape) * 2, 0);
+  const tensorBytes = totalBf16Bytes(tensors);
   const maxShard =
     opts.maxShardBytes ??
     (info.shards === 1 ? Infinity : opts.tiny ? Math.ceil(tensorBytes * 0.6) : RELEASED_MAX_SHARD_BYTES);
@@ -304,7 +306,7 @@ export async function writeRandomCheckpoint(opts: RandomCheckpointOptions): Prom
         : shards.map((_, i) => `model-${String(i + 1).padStart(5, '0')}-of-${String(shards.length).padStart(5, '0')}.safetensors`);
     for (let i = 0; i < shards.length; i++) {
       if (opts.signal?.aborted) fail('random checkpoint: interrupted; nothing was left behind');
-      const bytes = shards[i].reduce((a, e) => a + numel(e.shape) * 2, 0);
+      const bytes = totalBf16Bytes(shards[i]);
       const path = join(tmp, names[i]);
       if (bytes > streamAbove) await writeShardStreaming(path, shards[i], seed, opts.log, opts.signal);
       else await writeShardInMemory(path, shards[i], seed);

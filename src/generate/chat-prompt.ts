@@ -4,10 +4,10 @@
  * with grounding tags kept (the web demo's variant).
  */
 import { fail } from '../errors.ts';
-import { renderPrompt, IMG_CONTEXT_TOKEN, IMAGE_PLACEHOLDER, multiImagePrefix } from '../prompt/index.ts';
+import { renderPrompt, answerFromDecoded, IMG_CONTEXT_TOKEN, IMAGE_PLACEHOLDER, multiImagePrefix } from '../prompt/index.ts';
 import type { ConversationTemplate } from '../prompt/index.ts';
 import type { Tokenizer } from '../tokenizer/index.ts';
-import { answerFromDecoded, findStopString, templateEosId } from './stop.ts';
+import { findStopString, templateEosId } from './stop.ts';
 
 /** A previous turn: the question as it went into the prompt (with its `<image>` placeholders) and the answer. */
 export type Turn = readonly [question: string, answer: string];
@@ -67,15 +67,10 @@ export function buildChatPrompt(tokenizer: Tokenizer, input: ChatPromptInput): C
  * `<image>\n` when it is the conversation's only image, else the model cards' `Image-k: <image>\n` with
  * k counting all images of the conversation. Questions that already contain `<image>` are left alone.
  */
-export function withImagePlaceholders(question: string, imagesBefore: number, newImages: number, totalImagesAfter: number): string {
+export function withImagePlaceholders(question: string, imagesBefore: number, newImages: number): string {
   if (newImages === 0 || question.includes(IMAGE_PLACEHOLDER)) return question;
-  if (totalImagesAfter === 1) return `${IMAGE_PLACEHOLDER}\n${question}`;
-  const prefix = multiImagePrefix(imagesBefore + newImages)
-    .split('\n')
-    .slice(imagesBefore, imagesBefore + newImages)
-    .map((l) => `${l}\n`)
-    .join('');
-  return prefix + question;
+  if (imagesBefore + newImages === 1) return `${IMAGE_PLACEHOLDER}\n${question}`;
+  return multiImagePrefix(newImages, imagesBefore + 1) + question;
 }
 
 /** Grounding tags that the web demo keeps in the raw answer. */

@@ -4,6 +4,8 @@
  * with the text before the stop string returned and a possible partial match held back while streaming.
  */
 import { fail } from '../errors.ts';
+import { pyStrip } from '../prompt/index.ts';
+import { partialMatchLength } from '../tokenizer/text.ts';
 
 export type StopReason = 'eos' | 'length' | 'stop_string';
 
@@ -13,15 +15,6 @@ export function normalizeEosIds(eos: number | readonly number[] | null | undefin
   const list = typeof eos === 'number' ? [eos] : [...eos];
   for (const id of list) if (!Number.isInteger(id) || id < 0) fail(`stop rules: eos token id must be an integer ≥ 0, got ${id}`);
   return [...new Set(list)];
-}
-
-/** Python's str.isspace() set (differs from JS \s: adds \x1c-\x1f and \x85, lacks \uFEFF). */
-const PY_WS = '\\t\\n\\v\\f\\r\\x1c-\\x20\\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000';
-const PY_STRIP = new RegExp(`^[${PY_WS}]+|[${PY_WS}]+$`, 'g');
-
-/** Python's str.strip() (what the reference applies to the answer and the separator). */
-export function pyStrip(s: string): string {
-  return s.replace(PY_STRIP, '');
 }
 
 /**
@@ -35,15 +28,6 @@ export function templateEosId(sep: string, tokenToId: (token: string) => number 
   return id;
 }
 
-/**
- * The reference's final answer (prompting.md §5 step 10): the decoded new tokens (special tokens
- * skipped), cut before the first occurrence of `sep` (unstripped, as Python's `split(sep)[0]`), stripped.
- */
-export function answerFromDecoded(decoded: string, sep: string): string {
-  const i = sep === '' ? -1 : decoded.indexOf(sep);
-  return pyStrip(i < 0 ? decoded : decoded.slice(0, i));
-}
-
 /** The earliest occurrence of any stop string in `text` at or after `from` (ties → the longest string). */
 export function findStopString(text: string, stops: readonly string[], from = 0): { index: number; stop: string } | null {
   let best: { index: number; stop: string } | null = null;
@@ -51,21 +35,6 @@ export function findStopString(text: string, stops: readonly string[], from = 0)
     if (s === '') continue;
     const i = text.indexOf(s, from);
     if (i >= 0 && (best === null || i < best.index || (i === best.index && s.length > best.stop.length))) best = { index: i, stop: s };
-  }
-  return best;
-}
-
-/** Length of the longest suffix of `text` (starting at or after `from`) that is a proper prefix of a stop string. */
-export function partialStopLength(text: string, stops: readonly string[], from = 0): number {
-  let best = 0;
-  for (const s of stops) {
-    const maxLen = Math.min(s.length - 1, text.length - from);
-    for (let len = maxLen; len > best; len--) {
-      if (text.endsWith(s.slice(0, len))) {
-        best = len;
-        break;
-      }
-    }
   }
   return best;
 }
@@ -94,6 +63,8 @@ export class StopController {
   tokenCount = 0;
   private buffer = '';
   private emitted = 0;
+  /** Length of the longest stop string (bounds where a new match can start). */
+  private readonly longest: number;
 
   constructor(opts: StopOptions) {
     this.eosTokenIds = normalizeEosIds(opts.eosTokenIds);
@@ -102,6 +73,7 @@ export class StopController {
     }
     this.maxNewTokens = opts.maxNewTokens;
     this.stopStrings = (opts.stopStrings ?? []).filter((s) => s !== '');
+    this.longest = this.stopStrings.reduce((m, s) => Math.max(m, s.length), 0);
   }
 
   get stopped(): boolean {
@@ -130,10 +102,9 @@ export class StopController {
   acceptText(delta: string): { emit: string; stopped: boolean } {
     if (this.reason === 'stop_string') return { emit: '', stopped: true };
     this.buffer += delta;
-    const longest = this.stopStrings.reduce((m, s) => Math.max(m, s.length), 0);
     // A new match must end inside the new text, so it starts at most longest-1 chars before it;
     // it also cannot start before `emitted` (held-back invariant).
-    const from = Math.max(this.emitted, this.buffer.length - delta.length - longest + 1, 0);
+    const from = Math.max(this.emitted, this.buffer.length - delta.length - this.longest + 1, 0);
     const hit = findStopString(this.buffer, this.stopStrings, from);
     if (hit) {
       const emit = this.buffer.slice(this.emitted, hit.index);
@@ -142,7 +113,7 @@ export class StopController {
       this.reason = 'stop_string';
       return { emit, stopped: true };
     }
-    const hold = partialStopLength(this.buffer, this.stopStrings, this.emitted);
+    const hold = partialMatchLength(this.buffer, this.stopStrings, this.emitted);
     const upto = this.buffer.length - hold;
     const emit = this.buffer.slice(this.emitted, upto);
     this.emitted = upto;

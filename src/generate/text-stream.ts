@@ -4,10 +4,10 @@
  * (the reference strips the answer; a streamed answer should not differ from the returned one).
  */
 
-/** Python's str.isspace() set (what str.strip() removes). */
-const PY_WS = '\\t\\n\\v\\f\\r\\x1c-\\x20\\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000';
-const TRAILING_WS = new RegExp(`[${PY_WS}]+$`);
-const LEADING_WS = new RegExp(`^[${PY_WS}]+`);
+import { PY_SPACE } from '../prompt/index.ts';
+
+const TRAILING_WS = new RegExp(`[${PY_SPACE}]+$`);
+const LEADING_WS = new RegExp(`^[${PY_SPACE}]+`);
 
 export class StrippedTextStream {
   private started = false;

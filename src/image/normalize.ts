@@ -1,5 +1,6 @@
 /** torchvision `ToTensor` + `Normalize(IMAGENET_MEAN, IMAGENET_STD)` on 448x448 RGB tiles, float32 CHW. */
 import { fail } from '../errors.ts';
+import { bf16ToF32, f32ToBf16 } from '../io/dtype.ts';
 import type { RgbImage } from './types.ts';
 
 export const IMAGENET_MEAN = [0.485, 0.456, 0.406] as const;
@@ -44,15 +45,5 @@ export function toPixelValues(tiles: RgbImage[]): Float32Array {
  * may keep full precision (expect bf16-level differences either way).
  */
 export function roundToBfloat16(values: Float32Array): Float32Array {
-  const bits = new Uint32Array(values.buffer, values.byteOffset, values.length);
-  for (let i = 0; i < bits.length; i++) {
-    const b = bits[i]!;
-    if ((b & 0x7f800000) === 0x7f800000) {
-      // Inf stays; NaN stays NaN (quiet bit kept set).
-      if (b & 0x007fffff) bits[i] = (b | 0x00400000) & 0xffff0000;
-      continue;
-    }
-    bits[i] = ((b + 0x7fff + ((b >>> 16) & 1)) & 0xffff0000) >>> 0;
-  }
-  return values;
+  return bf16ToF32(f32ToBf16(values), values);
 }

@@ -8,11 +8,11 @@
  *   // tokenize `prompt`; stop generation on the id of `stopSep`; answer = extractResponse(decoded, template)
  */
 export {
-  getTemplate, stopSeparator, renderMessages, pyStrip, TEMPLATE_NAMES, SYSTEM_MESSAGES,
+  getTemplate, stopSeparator, renderMessages, pyStrip, PY_SPACE, TEMPLATE_NAMES, SYSTEM_MESSAGES,
   type ConversationTemplate, type Message,
 } from './templates.ts';
 export {
-  renderPrompt, extractResponse, expandImagePlaceholders, imageTokens, multiImagePrefix, videoFramePrefix,
+  renderPrompt, answerFromDecoded, extractResponse, expandImagePlaceholders, imageTokens, multiImagePrefix, videoFramePrefix,
   countImagePlaceholders, IMAGE_PLACEHOLDER, IMG_START_TOKEN, IMG_END_TOKEN, IMG_CONTEXT_TOKEN, NUM_IMAGE_TOKEN,
   type RenderPromptOptions, type RenderedPrompt,
 } from './render.ts';

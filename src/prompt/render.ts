@@ -12,10 +12,13 @@ export const IMG_CONTEXT_TOKEN = '<IMG_CONTEXT>';
 /** Image tokens per 448x448 tile for every Mini-InternVL checkpoint: (448/14)^2 patches * 0.5^2 pixel shuffle. */
 export const NUM_IMAGE_TOKEN = 256;
 
-/** `Image-1: <image>\nImage-2: <image>\n...` — the model-card prefix for several separate images. */
-export function multiImagePrefix(numImages: number): string {
+/**
+ * `Image-1: <image>\nImage-2: <image>\n...` — the model-card prefix for several separate images;
+ * `firstIndex` numbers images added to a conversation that already has some.
+ */
+export function multiImagePrefix(numImages: number, firstIndex = 1): string {
   let s = '';
-  for (let k = 1; k <= numImages; k++) s += `Image-${k}: ${IMAGE_PLACEHOLDER}\n`;
+  for (let k = firstIndex; k < firstIndex + numImages; k++) s += `Image-${k}: ${IMAGE_PLACEHOLDER}\n`;
   return s;
 }
 
@@ -118,10 +121,16 @@ export function renderPrompt(opts: RenderPromptOptions): RenderedPrompt {
 }
 
 /**
- * The reference answer post-processing (step 10): text before the first stop separator, Python-stripped.
- * Pass the decoded new tokens (special tokens already skipped or not).
+ * The reference's final answer (prompting.md §5 step 10): the decoded new tokens (special tokens
+ * skipped or not), cut before the first occurrence of `sep` (as Python's `split(sep)[0]`), stripped.
  */
+export function answerFromDecoded(decoded: string, sep: string): string {
+  const i = sep === '' ? -1 : decoded.indexOf(sep);
+  return pyStrip(i < 0 ? decoded : decoded.slice(0, i));
+}
+
+/** `answerFromDecoded` with the stop separator of a template. */
 export function extractResponse(decoded: string, template: string | ConversationTemplate): string {
   const t = typeof template === 'string' ? getTemplate(template) : template;
-  return pyStrip(decoded.split(stopSeparator(t))[0]!);
+  return answerFromDecoded(decoded, stopSeparator(t));
 }

@@ -78,8 +78,8 @@ export function stopSeparator(t: ConversationTemplate): string {
   return pyStrip(t.sep);
 }
 
-/** Whitespace as Python's `str.isspace()` sees it (what `str.strip()` removes). */
-const PY_SPACE = '\\t\\n\\v\\f\\r\\x1c-\\x20\\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000';
+/** Whitespace as Python's `str.isspace()` sees it (what `str.strip()` removes), as a RegExp class body. */
+export const PY_SPACE = '\\t\\n\\v\\f\\r\\x1c-\\x20\\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000';
 const PY_STRIP_RE = new RegExp(`^[${PY_SPACE}]+|[${PY_SPACE}]+$`, 'g');
 
 /** Python `str.strip()` (JS `trim()` differs: it strips U+FEFF and keeps U+001C..U+001F and U+0085). */

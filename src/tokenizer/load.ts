@@ -30,7 +30,8 @@ export async function loadTokenizer(dir: string): Promise<Tokenizer> {
   if (!isDir) fail(`${dir}: not a folder (give the checkpoint folder that holds the tokenizer files)`);
 
   const has = (name: string) => existsSync(join(dir, name));
-  const settings = readTokenizerSettings(dir);
+  const config = readTokenizerConfigObject(dir);
+  const settings = readTokenizerSettings(dir, config);
 
   if (has('vocab.json') && has('merges.txt')) {
     const bpe = new ByteLevelBpe(join(dir, 'vocab.json'), join(dir, 'merges.txt'), settings.tokenizerClass);
@@ -46,7 +47,7 @@ export async function loadTokenizer(dir: string): Promise<Tokenizer> {
     return new WrappedTokenizer(settings, new SentencePieceWrapperModel(new SentencePieceBpe(model, 'score', file), settings), defaults);
   }
   if (has('tokenizer.json')) {
-    return new TokenizerJson(join(dir, 'tokenizer.json'), readTokenizerConfigObject(dir), settings);
+    return new TokenizerJson(join(dir, 'tokenizer.json'), config, settings);
   }
   if (has('vocab.json')) fail(`${join(dir, 'merges.txt')}: missing (vocab.json needs its merges.txt)`);
   if (has('merges.txt')) fail(`${join(dir, 'vocab.json')}: missing (merges.txt needs its vocab.json)`);

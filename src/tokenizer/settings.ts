@@ -74,7 +74,6 @@ function readJsonObject(path: string): Record<string, unknown> | undefined {
   return v as Record<string, unknown>;
 }
 
-
 /** A special-token entry is a string or a serialized AddedToken object. */
 function tokenContent(v: unknown, file: string, key: string): string | undefined {
   if (v === null || v === undefined) return undefined;
@@ -90,11 +89,11 @@ function optBool(obj: Record<string, unknown>, key: string, file: string): boole
   return v;
 }
 
-export function readTokenizerSettings(dir: string): TokenizerSettings {
+/** The wrapper settings of a folder; `config` is its tokenizer_config.json as `readTokenizerConfigObject` returns it. */
+export function readTokenizerSettings(dir: string, config: Record<string, unknown>): TokenizerSettings {
   const configFile = join(dir, 'tokenizer_config.json');
   const addedFile = join(dir, 'added_tokens.json');
   const mapFile = join(dir, 'special_tokens_map.json');
-  const config = readJsonObject(configFile) ?? {};
   const addedJson = readJsonObject(addedFile);
   const specialMap = readJsonObject(mapFile);
 
@@ -165,7 +164,7 @@ export function readTokenizerSettings(dir: string): TokenizerSettings {
   };
 }
 
-/** The raw tokenizer_config.json object (for the tokenizer.json path, which hands it to the library). */
+/** The raw tokenizer_config.json object ({} when absent); the tokenizer.json path also hands it to the library. */
 export function readTokenizerConfigObject(dir: string): Record<string, unknown> {
   return readJsonObject(join(dir, 'tokenizer_config.json')) ?? {};
 }

@@ -33,20 +33,29 @@ export function cleanUpTokenization(text: string): string {
 }
 
 /**
- * Length of the longest suffix of `text` that a clean-up rule could still rewrite once more text
- * arrives (a proper prefix of a rule's pattern), so a stream decoder holds it back.
+ * Length of the longest suffix of `text` (starting at or after `from`) that is a proper prefix of one of
+ * `patterns`: what a stream must hold back because more text could still complete a pattern (clean-up
+ * rules here, stop strings in generation).
  */
-export function cleanUpHoldback(text: string): number {
-  let hold = 0;
-  for (const [from] of CLEAN_UP_RULES) {
-    for (let k = from.length - 1; k > hold; k--) {
-      if (text.endsWith(from.slice(0, k))) {
-        hold = k;
+export function partialMatchLength(text: string, patterns: readonly string[], from = 0): number {
+  let best = 0;
+  for (const s of patterns) {
+    const maxLen = Math.min(s.length - 1, text.length - from);
+    for (let len = maxLen; len > best; len--) {
+      if (text.endsWith(s.slice(0, len))) {
+        best = len;
         break;
       }
     }
   }
-  return hold;
+  return best;
+}
+
+const CLEAN_UP_PATTERNS = CLEAN_UP_RULES.map(([from]) => from);
+
+/** The suffix of `text` that a clean-up rule could still rewrite once more text arrives. */
+export function cleanUpHoldback(text: string): number {
+  return partialMatchLength(text, CLEAN_UP_PATTERNS);
 }
 
 const lossy = new TextDecoder('utf-8', { fatal: false, ignoreBOM: true });

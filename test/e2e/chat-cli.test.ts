@@ -6,11 +6,11 @@ import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { BIN } from '../helpers/cli.ts';
 import { ROOT } from '../helpers/paths.ts';
 import { loadTokenizer, type Tokenizer } from '../../src/index.ts';
 import { tinyCheckpoints, image, expectedPrompt, imageBlock, goldenTiles, type Layout } from '../generate/chat-helpers.ts';
 
-const BIN = join(ROOT, 'bin', 'minivl.mjs');
 let dirs: Record<Layout, string>;
 let root: string;
 let cache: string;

@@ -111,11 +111,11 @@ test('session: images added on a later turn get Image-k placeholders; vision emb
 });
 
 test('withImagePlaceholders: <image> for a lone image, Image-k otherwise, explicit placeholders kept', () => {
-  assert.equal(withImagePlaceholders('Q', 0, 1, 1), '<image>\nQ');
-  assert.equal(withImagePlaceholders('Q', 0, 2, 2), 'Image-1: <image>\nImage-2: <image>\nQ');
-  assert.equal(withImagePlaceholders('Q', 1, 2, 3), 'Image-2: <image>\nImage-3: <image>\nQ');
-  assert.equal(withImagePlaceholders('Q', 1, 0, 1), 'Q');
-  assert.equal(withImagePlaceholders('see <image>', 0, 1, 1), 'see <image>');
+  assert.equal(withImagePlaceholders('Q', 0, 1), '<image>\nQ');
+  assert.equal(withImagePlaceholders('Q', 0, 2), 'Image-1: <image>\nImage-2: <image>\nQ');
+  assert.equal(withImagePlaceholders('Q', 1, 2), 'Image-2: <image>\nImage-3: <image>\nQ');
+  assert.equal(withImagePlaceholders('Q', 1, 0), 'Q');
+  assert.equal(withImagePlaceholders('see <image>', 0, 1), 'see <image>');
 });
 
 test('text-only chat, custom system message, images as Buffer and as decoded pixels', async () => {

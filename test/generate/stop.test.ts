@@ -2,13 +2,12 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   StopController,
-  answerFromDecoded,
   findStopString,
   normalizeEosIds,
-  partialStopLength,
-  pyStrip,
   templateEosId,
 } from '../../src/generate/stop.ts';
+import { answerFromDecoded, pyStrip } from '../../src/prompt/index.ts';
+import { partialMatchLength } from '../../src/tokenizer/text.ts';
 import { MinivlError } from '../../src/errors.ts';
 
 test('eos ids: number, list, none', () => {
@@ -51,11 +50,11 @@ test('token rules: eos stops (and counts), the length cap stops', () => {
 test('stop strings: earliest match, partial-match suffix', () => {
   assert.deepEqual(findStopString('abc END xyz STOP', ['STOP', 'END']), { index: 4, stop: 'END' });
   assert.equal(findStopString('abc', ['x']), null);
-  assert.equal(partialStopLength('hello EN', ['END']), 2);
-  assert.equal(partialStopLength('hello E', ['END', 'Every']), 1);
-  assert.equal(partialStopLength('hello', ['END']), 0);
-  assert.equal(partialStopLength('xxEN', ['END'], 2), 2);
-  assert.equal(partialStopLength('xxEN', ['END'], 3), 0); // the suffix must start at/after `from`
+  assert.equal(partialMatchLength('hello EN', ['END']), 2);
+  assert.equal(partialMatchLength('hello E', ['END', 'Every']), 1);
+  assert.equal(partialMatchLength('hello', ['END']), 0);
+  assert.equal(partialMatchLength('xxEN', ['END'], 2), 2);
+  assert.equal(partialMatchLength('xxEN', ['END'], 3), 0); // the suffix must start at/after `from`
 });
 
 test('streaming holds back a partial stop string and returns the text before it', () => {
