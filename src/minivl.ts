@@ -9,6 +9,7 @@
  * history and images across turns (and caches each image's tiles and vision embeddings).
  */
 import { fail } from './errors.ts';
+import { concatFloat32 } from './io/dtype.ts';
 import { resolveModel, type HubOptions } from './io/hub.ts';
 import { Model } from './runtime/index.ts';
 import { loadTokenizer, type Tokenizer } from './tokenizer/index.ts';
@@ -236,7 +237,7 @@ export class MiniVL {
       e.vitEmbeds = (await this.model.encodeImages(e.pixelValues, e.info.numTiles)).vitEmbeds;
       if (signal?.aborted) throw abortedBeforeStart();
     }
-    const vit = images.length === 0 ? null : concat(images.map((e) => e.vitEmbeds!));
+    const vit = images.length === 0 ? null : concatFloat32(images.map((e) => e.vitEmbeds!));
     const embeds = await this.model.embedWithImages(p.ids, vit, p.imgContextId);
     const encodeMs = performance.now() - t1;
 
@@ -390,17 +391,6 @@ function toChatStream(gen: AsyncGenerator<TokenChunk, ChatResult, void>): ChatSt
 
 function isImageList(x: ImageInput | readonly ImageInput[]): x is readonly ImageInput[] {
   return Array.isArray(x);
-}
-
-function concat(parts: Float32Array[]): Float32Array {
-  if (parts.length === 1) return parts[0]!;
-  const out = new Float32Array(parts.reduce((a, p) => a + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
 }
 
 /**

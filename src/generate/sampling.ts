@@ -6,6 +6,10 @@
  * scratch buffers, so a decode step allocates nothing.
  */
 import { fail } from '../errors.ts';
+import { argmax } from '../runtime/metrics.ts';
+
+/** Greedy choice: the one argmax the parity metrics use too (ties → lowest id, NaN never wins). */
+export { argmax };
 
 export interface SamplingOptions {
   /** false (default) = greedy: argmax after the repetition penalty, ties → lowest id (HF greedy). */
@@ -108,21 +112,6 @@ function rotl(x: number, k: number): number {
 
 // ---------------------------------------------------------------------------------------------
 // Logits processors (in place). Each mirrors one HF class; see the comments for the exact rule.
-
-/** Index of the largest logit; ties → lowest id (torch.argmax on CPU returns the first maximum). */
-export function argmax(logits: Float32Array): number {
-  let best = 0;
-  let bestV = -Infinity;
-  for (let i = 0; i < logits.length; i++) {
-    const v = logits[i];
-    if (v > bestV) {
-      bestV = v;
-      best = i;
-    }
-  }
-  // All −∞ or NaN: fall back to 0 rather than an out-of-range id.
-  return best;
-}
 
 /**
  * RepetitionPenaltyLogitsProcessor: for every DISTINCT id in `ids`, logit < 0 → logit·penalty, else

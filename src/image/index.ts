@@ -7,6 +7,7 @@
  *   const { pixelValues, numTiles } = await preprocessImage('cat.jpg', { maxNum: 12 });
  *   // pixelValues: Float32Array [numTiles, 3, 448, 448]; numTiles goes into num_patches_list
  */
+import { concatFloat32 } from '../io/dtype.ts';
 import { loadImage } from './decode.ts';
 import type { Grid } from './grid.ts';
 import { toPixelValues } from './normalize.ts';
@@ -62,15 +63,8 @@ export async function preprocessImages(sources: Array<string | Uint8Array | RgbI
 
 /** Concatenates per-image results along the tile axis. */
 export function concatPreprocessed(parts: PreprocessedImage[]): PreprocessedBatch {
-  const total = parts.reduce((a, p) => a + p.pixelValues.length, 0);
-  const pixelValues = new Float32Array(total);
-  let o = 0;
-  for (const p of parts) {
-    pixelValues.set(p.pixelValues, o);
-    o += p.pixelValues.length;
-  }
   return {
-    pixelValues,
+    pixelValues: concatFloat32(parts.map((p) => p.pixelValues)),
     numPatchesList: parts.map((p) => p.numTiles),
     images: parts.map(({ pixelValues: _pv, ...rest }) => rest),
   };

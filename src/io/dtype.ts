@@ -103,3 +103,15 @@ export function f32ToF16(src: Float32Array, out?: Uint16Array): Uint16Array {
   }
   return dst;
 }
+
+/** The arrays end to end in one new Float32Array (a single part is returned as is). */
+export function concatFloat32(parts: readonly Float32Array[]): Float32Array {
+  if (parts.length === 1) return parts[0]!;
+  const out = new Float32Array(parts.reduce((a, p) => a + p.length, 0));
+  let o = 0;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
+  return out;
+}

@@ -14,8 +14,16 @@ export function relL2(a: ArrayLike<number>, b: ArrayLike<number>): number {
 }
 
 export function argmax(row: ArrayLike<number>, start = 0, end = row.length): number {
+  // Ties → lowest index (HF greedy); NaN never wins; all −∞/NaN → the first index, never out of range.
   let best = start;
-  for (let i = start + 1; i < end; i++) if (row[i]! > row[best]!) best = i;
+  let bestV = -Infinity;
+  for (let i = start; i < end; i++) {
+    const v = row[i]!;
+    if (v > bestV) {
+      bestV = v;
+      best = i;
+    }
+  }
   return best - start;
 }
 

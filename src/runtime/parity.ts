@@ -5,6 +5,7 @@
 import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { SafetensorsFile } from '../io/safetensors.ts';
+import { concatFloat32 } from '../io/dtype.ts';
 import { fail } from '../errors.ts';
 import { Model } from './model.ts';
 import { relL2, argmax, argmaxAgreement, causalLmLoss } from './metrics.ts';
@@ -132,10 +133,7 @@ export async function runParity(args: ParityArgs): Promise<ParityReport> {
       greedy.push(next);
       if (step === goldGreedy.length - 1) break;
       const e = await model.embed([next]);
-      const grown = new Float32Array(seqEmbeds.length + H);
-      grown.set(seqEmbeds);
-      grown.set(e, seqEmbeds.length);
-      seqEmbeds = grown;
+      seqEmbeds = concatFloat32([seqEmbeds, e]);
       const n = seqEmbeds.length / H;
       const r = await model.forward({ embeds: seqEmbeds, logitsPositions: [n - 1] });
       next = argmax(r.logits);

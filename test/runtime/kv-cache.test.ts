@@ -5,6 +5,7 @@ import { KVCache } from '../../src/runtime/kv-cache.ts';
 import { DecodeState } from '../../src/runtime/decode.ts';
 import { Model } from '../../src/runtime/model.ts';
 import { SafetensorsFile } from '../../src/io/safetensors.ts';
+import { concatFloat32 } from '../../src/io/dtype.ts';
 import { relL2, argmax } from '../../src/runtime/metrics.ts';
 import { GOLDEN } from '../helpers/paths.ts';
 import { rejectsWith } from '../helpers/tmp.ts';
@@ -48,7 +49,6 @@ for (const family of ['qwen2', 'internlm2', 'phi3']) {
     const meta = JSON.parse(await readFile(`${dir}/meta.json`, 'utf8')) as { img_context_id: number };
     const prompt = await m.embedWithImages(ids, vitEmbeds, meta.img_context_id);
     const want = await gold.readIntegers('greedy_tokens');
-    const H = m.config.llm.hiddenSize;
 
     const st = new DecodeState(m);
     let logits = await st.feed(prompt);
@@ -63,10 +63,7 @@ for (const family of ['qwen2', 'internlm2', 'phi3']) {
       got.push(next);
       if (step === want.length - 1) break;
       const e = await m.embed([next]);
-      const grown = new Float32Array(full.length + H);
-      grown.set(full);
-      grown.set(e, full.length);
-      full = grown;
+      full = concatFloat32([full, e]);
       logits = await st.feed(e);
     }
     assert.deepEqual(got, want);
