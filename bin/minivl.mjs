@@ -1,6 +1,4 @@
 #!/usr/bin/env node
-// The CLI is TypeScript run through tsx, so the package needs no build step.
-import { register } from 'tsx/esm/api';
-register();
-const { main } = await import('../src/cli/main.ts');
+// The CLI, compiled to dist/ by `npm run build` (run by `npm ci`/`npm pack`; tests run src/ through tsx).
+import { main } from '../dist/cli/main.js';
 process.exitCode = await main(process.argv.slice(2));

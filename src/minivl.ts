@@ -8,12 +8,18 @@
  * chat() follows the reference InternVLChatModel.chat() step by step (prompting.md §5); a ChatSession keeps
  * history and images across turns (and caches each image's tiles and vision embeddings).
  */
+import type { Precision } from './runtime/precision.ts';
 import { fail } from './errors.ts';
+import { host } from './host/platform.ts';
+import type { DeviceRequest } from './host/types.ts';
 import { concatFloat32 } from './io/dtype.ts';
-import { resolveModel, type HubOptions } from './io/hub.ts';
-import { Model } from './runtime/index.ts';
-import { loadTokenizer, type Tokenizer } from './tokenizer/index.ts';
-import { preprocessImage, type RgbImage, type Grid } from './image/index.ts';
+import type { HubOptions } from './io/hub.ts';
+import type { Model } from './runtime/model.ts';
+import { loadTokenizer } from './tokenizer/load.ts';
+import type { Tokenizer } from './tokenizer/types.ts';
+import { preprocessImage } from './image/preprocess.ts';
+import type { Grid } from './image/grid.ts';
+import type { RgbImage } from './image/types.ts';
 import { getTemplate, parseGrounding, SYSTEM_MESSAGES, type GroundedRef } from './prompt/index.ts';
 import type { ModelConfig } from './model/config.ts';
 import {
@@ -39,14 +45,24 @@ export type ProgressEvent =
 export interface MiniVLLoadOptions {
   /** Hub download settings (cache folder, offline, endpoint, token, progress stream). */
   hub?: HubOptions;
-  /** System message for every chat; default: config `system_message`, else per checkpoint (prompting.md §1.1). */
+  /** System message for every chat; default: config `system_message`, else the checkpoint's (see defaultSystemMessage). */
   systemMessage?: string;
-  /** ONNX Runtime intra-op threads (default: ORT's choice). */
+  /** ONNX Runtime intra-op threads (default: all cores). */
   threads?: number;
+  /** Weight precision: fp32 (default), fp16, int8 or int4 (converted once into the weight cache; README "Precisions"). */
+  dtype?: Precision;
+  /**
+   * Where the model runs: `cpu` (default), `webgpu`, or `auto` (WebGPU when an adapter exists, else
+   * the CPU). A WebGPU request that cannot be met falls back to the CPU and says so once through `warn`;
+   * `model.device` tells where it runs.
+   */
+  device?: DeviceRequest;
   onProgress?: (e: ProgressEvent) => void;
   /** Non-fatal warnings (e.g. unknown tensors). */
   warn?: (msg: string) => void;
   signal?: AbortSignal;
+  /** A LoRA adapter folder (adapter_config.json + adapter_model.safetensors) applied unmerged at load. */
+  lora?: string;
 }
 
 export interface ChatRequest {
@@ -93,6 +109,8 @@ export interface ChatResult {
   /** history + [question, text]: pass it as `history` of the next turn. */
   history: Turn[];
   stopReason: StopReason;
+  /** The exact prompt ids fed to the model. */
+  promptIds: number[];
   /** Generated ids, the stop token included. */
   tokenIds: number[];
   promptTokens: number;
@@ -120,9 +138,6 @@ interface ImageEntry {
 const DEFAULT_MAX_NUM = 12;
 
 export class MiniVL {
-  /** Ids of the last prompt fed to (or prepared for) the model. */
-  lastPromptIds: number[] | null = null;
-
   private constructor(
     readonly model: Model,
     readonly tokenizer: Tokenizer,
@@ -138,14 +153,14 @@ export class MiniVL {
   static async load(dirOrRepo: string, opts: MiniVLLoadOptions = {}): Promise<MiniVL> {
     const progress = opts.onProgress ?? (() => {});
     progress({ stage: 'resolve', model: dirOrRepo });
-    const dir = await resolveModel(dirOrRepo, { ...opts.hub, signal: opts.hub?.signal ?? opts.signal });
+    const dir = await host.resolveModel(dirOrRepo, { ...opts.hub, signal: opts.hub?.signal ?? opts.signal });
     if (opts.signal?.aborted) fail(`loading ${dirOrRepo} was interrupted`);
     progress({ stage: 'load', dir });
     const t0 = performance.now();
     // Both load at once; when both fail, the model's error (config.json, weights) is reported, as it is
     // the root cause in a folder that is not a checkpoint at all — not whichever failure came first.
     const [modelResult, tokenizerResult] = await Promise.allSettled([
-      Model.load(dir, { intraOpNumThreads: opts.threads, warn: opts.warn }),
+      host.loadModel(dir, { intraOpNumThreads: opts.threads, device: opts.device, warn: opts.warn, dtype: opts.dtype, loraAdapter: opts.lora }),
       loadTokenizer(dir),
     ]);
     if (modelResult.status === 'rejected') throw modelResult.reason;
@@ -157,8 +172,10 @@ export class MiniVL {
     const tokenizer = tokenizerResult.value;
     progress({ stage: 'loaded', dir, ms: performance.now() - t0 });
     const cfgSystem = (model.checkpoint.configJson as { system_message?: unknown } | null)?.system_message;
+    // A hub id names the checkpoint (a local folder's name says nothing about what is in it).
+    const hubRepo = dir === host.path.resolve(dirOrRepo) ? null : dirOrRepo.split('@')[0]!;
     const systemMessage =
-      opts.systemMessage ?? (typeof cfgSystem === 'string' ? cfgSystem : defaultSystemMessage(dirOrRepo, model.config.template));
+      opts.systemMessage ?? (typeof cfgSystem === 'string' ? cfgSystem : defaultSystemMessage(model.config.template, hubRepo));
     return new MiniVL(model, tokenizer, dir, systemMessage);
   }
 
@@ -215,7 +232,6 @@ export class MiniVL {
     });
     const maxNewTokens = req.generation?.maxNewTokens ?? DEFAULT_MAX_NEW_TOKENS;
     checkContextLength(p.ids.length, maxNewTokens, this.config.llm.maxPositionEmbeddings);
-    this.lastPromptIds = p.ids;
     return { ...p, promptIds: p.ids, numPatchesList, images, maxNewTokens };
   }
 
@@ -269,6 +285,7 @@ export class MiniVL {
       question: p.question,
       history: [...(req.history ?? []), [p.question, text]],
       stopReason: out.stopReason,
+      promptIds: p.ids,
       tokenIds: out.tokenIds,
       promptTokens: p.ids.length,
       images: images.map((e) => e.info),
@@ -394,11 +411,19 @@ function isImageList(x: ImageInput | readonly ImageInput[]): x is readonly Image
 }
 
 /**
- * Per-checkpoint default system message (prompting.md §1.1): the V1.5 checkpoints were trained with English
- * messages, recognizable only by their name; everything else uses the template's (InternVL2) message.
+ * The released Mini-InternVL-Chat-V1-5 checkpoints were trained with English system messages that
+ * their files do not record (their config.json equals InternVL2's); they are known by their hub ids.
  */
-export function defaultSystemMessage(nameOrDir: string, template: string): string {
-  if (/mini-internvl-chat-2b-v1-5/i.test(nameOrDir)) return SYSTEM_MESSAGES.miniInternvl2bV15;
-  if (/mini-internvl-chat-4b-v1-5/i.test(nameOrDir)) return SYSTEM_MESSAGES.miniInternvl4bV15;
-  return getTemplate(template).systemMessage;
+const HUB_SYSTEM_MESSAGES: Readonly<Record<string, string>> = {
+  'opengvlab/mini-internvl-chat-2b-v1-5': SYSTEM_MESSAGES.miniInternvl2bV15,
+  'opengvlab/mini-internvl-chat-4b-v1-5': SYSTEM_MESSAGES.miniInternvl4bV15,
+};
+
+/**
+ * The default system message of a checkpoint without `system_message` in its config: the released
+ * message of a known hub checkpoint, else its template's (InternVL2's). A local V1-5 folder needs the
+ * message passed explicitly (`systemMessage`, `minivl chat --system`).
+ */
+export function defaultSystemMessage(template: string, hubRepo: string | null = null): string {
+  return (hubRepo && HUB_SYSTEM_MESSAGES[hubRepo.toLowerCase()]) || getTemplate(template).systemMessage;
 }

@@ -73,7 +73,7 @@ test('flag errors are one line naming the command and the flag', () => {
     'chat: --model needs a value (see minivl chat --help)',
     "tokenize: unexpected argument 'extra'; this command takes only flags (see minivl tokenize --help)",
     'chat: --help takes no value (see minivl chat --help)',
-    '--golden is required (usage: minivl parity --model DIR --golden FILE --pixel-values FILE)',
+    '--golden is required (usage: minivl parity --model DIR --golden FILE --pixel-values FILE [--dtype P] [--device D] [--lora-golden FILE])',
   ]);
 });
 

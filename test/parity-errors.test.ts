@@ -12,7 +12,7 @@ import { GOLDEN, ROOT } from './helpers/paths.ts';
 const QWEN = `${GOLDEN}/models/qwen2`;
 
 function parity(args: string[]) {
-  return spawnSync(process.execPath, ['bin/minivl.mjs', 'parity', ...args], { cwd: ROOT, encoding: 'utf8' });
+  return spawnSync(process.execPath, ['scripts/minivl-src.mjs', 'parity', ...args], { cwd: ROOT, encoding: 'utf8' });
 }
 
 test('pixel values of the wrong shape: one-line error, exit 1', async () => {

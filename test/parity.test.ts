@@ -33,7 +33,7 @@ for (const family of ['qwen2', 'internlm2', 'phi3']) {
 test('minivl parity prints one JSON line and exits 0 within tolerance', () => {
   const dir = `${GOLDEN}/models/internlm2`;
   const { ORT_DISABLE_TELEMETRY: _, ...env } = process.env;
-  const res = spawnSync(process.execPath, ['bin/minivl.mjs', 'parity', '--model', dir, '--golden', `${dir}/golden.safetensors`, '--pixel-values', PIXELS], { cwd: ROOT, encoding: 'utf8', env });
+  const res = spawnSync(process.execPath, ['scripts/minivl-src.mjs', 'parity', '--model', dir, '--golden', `${dir}/golden.safetensors`, '--pixel-values', PIXELS], { cwd: ROOT, encoding: 'utf8', env });
   assert.equal(res.status, 0, res.stderr);
   // ORT's telemetry client stays off (it would leave /tmp/mat-debug-PID.log behind).
   assert.equal(existsSync(`/tmp/mat-debug-${res.pid}.log`), false);

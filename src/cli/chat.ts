@@ -6,7 +6,8 @@ import { checkImageFile, MAX_TILES } from '../image/index.ts';
 import { MiniVL, GenerationAbortedError, type ChatSession, type ChatStream, type ProgressEvent } from '../minivl.ts';
 import type { GenerationOptions } from '../generate/generate.ts';
 import { resolveSamplingOptions } from '../generate/sampling.ts';
-import { intFlag, numFlag, outputFile, parseCommandArgs, required, type CommandSpec } from './args.ts';
+import { parseDevice } from '../runtime/device.ts';
+import { inputDir, intFlag, numFlag, outputFile, parseCommandArgs, required, type CommandSpec } from './args.ts';
 
 const CMD: CommandSpec = {
   name: 'chat',
@@ -30,6 +31,9 @@ Streams the model's answer about the images to stdout (reference chat() prompt a
   --seed S                sampling seed (default 0)
   --stop TEXT             also stop at this text (repeatable)
   --system TEXT           system message (default: the checkpoint's)
+  --device D              cpu (default) | webgpu | auto (WebGPU when an adapter exists; without one
+                          the CPU runs it, with a warning)
+  --lora DIR              apply a LoRA adapter folder (minivl finetune's OUT/adapter) unmerged at load
   --boxes                 after the answer, print grounded boxes (pixels of image 1) as JSON on stderr
   --dump-prompt-ids FILE  write the prompt token ids fed to the model as JSON (for tests)
   -i, --interactive       multi-turn session: each line is a question asked with the history.
@@ -57,6 +61,8 @@ const OPTIONS = {
   seed: { type: 'string' },
   stop: { type: 'string', multiple: true },
   system: { type: 'string' },
+  device: { type: 'string' },
+  lora: { type: 'string' },
   boxes: { type: 'boolean' },
   'dump-prompt-ids': { type: 'string' },
   interactive: { type: 'boolean', short: 'i' },
@@ -76,7 +82,7 @@ export async function run(argv: string[]): Promise<number> {
   if (!args) return 0;
   const { values: v, positionals } = args;
   const model = required(CMD, '--model', v.model);
-  // DESIGN.md's form is `--image FILE...`: files right after the images (`--image a.jpg b.jpg "q"`) are
+  // The documented form is `--image FILE...`: files right after the images (`--image a.jpg b.jpg "q"`) are
   // images too; the rest is the question.
   const images = [...(v.image ?? [])];
   let firstWord = 0;
@@ -106,7 +112,12 @@ export async function run(argv: string[]): Promise<number> {
   const sigint = new SigintGuard();
   process.stdout.on('error', onStdoutError);
   try {
-    const vl = await MiniVL.load(model, { systemMessage: v.system, onProgress: (e) => status.progress(e), signal: sigint.signal });
+    // The library is silent unless asked: the CLI shows download progress and owns Ctrl-C.
+    const hub = { progress: process.stderr, handleSigint: false };
+    if (v.lora !== undefined) inputDir('--lora', v.lora);
+    const warn = (m: string) => (status.clear(), process.stderr.write(`minivl: warning: ${m}\n`));
+    const device = parseDevice(v.device ?? 'cpu');
+    const vl = await MiniVL.load(model, { hub, systemMessage: v.system, lora: v.lora, device, warn, onProgress: (e) => status.progress(e), signal: sigint.signal });
     status.clear();
     if (sigint.signal.aborted) {
       process.stderr.write('minivl: interrupted while loading the model\n');
@@ -150,11 +161,11 @@ async function answer(stream: ChatStream, o: AnswerOpts): Promise<'done' | 'abor
       if (!started) {
         o.status.clear();
         started = true;
-        if (o.dumpPromptIds) writePromptIds(o.dumpPromptIds, o.vl.lastPromptIds);
       }
       if (chunk.text) process.stdout.write(chunk.text);
     }
     const r = await stream.result;
+    if (o.dumpPromptIds) writePromptIds(o.dumpPromptIds, r.promptIds);
     process.stdout.write('\n');
     if (o.boxes && r.grounding.length > 0) process.stderr.write(`${JSON.stringify(r.grounding)}\n`);
     return 'done';

@@ -5,12 +5,14 @@ import { intFlag, parseCommandArgs, printJson, required, type CommandSpec } from
 
 const CMD: CommandSpec = {
   name: 'dev random-checkpoint',
-  help: `usage: minivl dev random-checkpoint --like NAME [--tiny] [--seed N] --out DIR
+  help: `usage: minivl dev random-checkpoint --like NAME [--tiny] [--seed N] [--tokenizer DIR] --out DIR
 
-  Writes a checkpoint folder in the released format with small random bf16 weights and the real
-  tokenizer files. NAME: ${Object.keys(LIKE).join(' | ')}.
-  --tiny    shrink to the golden tiny dims (ViT/LLM 2 layers, hidden 64) keeping the real vocab
+  Writes a checkpoint folder in the released format with small random bf16 weights and tokenizer
+  files. NAME: ${Object.keys(LIKE).join(' | ')}.
+  --tiny    shrink to the golden tiny dims (ViT/LLM 2 layers, hidden 64) keeping the real vocab size
   --seed N  value seed (default 0); the same seed gives the same files
+  --tokenizer DIR  copy the tokenizer files of DIR (e.g. a released checkpoint); default: a generated
+            byte-level BPE tokenizer in the released Qwen2 layout with InternVL's special tokens
   --out DIR must not exist or be empty
   -h, --help this help
 `,
@@ -34,6 +36,7 @@ export async function run(argv: string[]): Promise<number> {
       tiny: { type: 'boolean', default: false },
       seed: { type: 'string', default: '0' },
       out: { type: 'string' },
+      tokenizer: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -53,6 +56,7 @@ export async function run(argv: string[]): Promise<number> {
       tiny: values.tiny,
       seed,
       out,
+      tokenizerDir: values.tokenizer,
       log: process.stderr,
       signal: ac.signal,
     });

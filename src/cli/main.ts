@@ -6,6 +6,12 @@ const COMMANDS: Record<string, { describe: string; load: () => Promise<{ run(arg
   tokenize: { describe: 'tokenize texts with a checkpoint tokenizer', load: () => import('./tokenize.ts') },
   preprocess: { describe: 'tile and resize an image as the reference does', load: () => import('./preprocess.ts') },
   chat: { describe: 'chat with a model about images', load: () => import('./chat.ts') },
+  serve: { describe: 'OpenAI-compatible HTTP server with a web page', load: () => import('./serve.ts') },
+  bench: { describe: 'measure load, vision, prefill and decode speed (one JSON line)', load: () => import('./bench.ts') },
+  cache: { describe: 'list or remove converted-weight cache entries (ls | rm)', load: () => import('./cache.ts') },
+  eval: { describe: 'benchmark evaluation (score | run | merge | report)', load: () => import('./eval.ts') },
+  adapt: { describe: 'domain data (convert | check | preview | mix | sample)', load: () => import('./adapt.ts') },
+  finetune: { describe: 'LoRA / projector / full fine-tuning', load: () => import('./finetune.ts') },
   dev: { describe: 'developer tools (random-checkpoint)', load: () => import('./dev.ts') },
 };
 

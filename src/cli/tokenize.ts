@@ -1,6 +1,7 @@
-import { fail } from '../errors.ts';
+import { errnoCode, fail } from '../errors.ts';
 import { loadTokenizer } from '../tokenizer/index.ts';
-import { readJsonFile } from '../tokenizer/settings.ts';
+import { readFileSync } from 'node:fs';
+import { parseJsonText } from '../tokenizer/settings.ts';
 import { inputDir, inputFile, parseCommandArgs, required, type CommandSpec } from './args.ts';
 
 const CMD: CommandSpec = {
@@ -40,7 +41,13 @@ export async function run(argv: string[]): Promise<number> {
 }
 
 function readTexts(file: string): string[] {
-  const data = readJsonFile(file);
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    fail(`${file}: cannot read (${errnoCode(e)})`);
+  }
+  const data = parseJsonText(text, file);
   const list = Array.isArray(data) ? data : (data as { texts?: unknown } | null)?.texts;
   if (!Array.isArray(list)) fail(`${file}: expected a JSON array of strings or an object with a "texts" array`);
   list.forEach((t, i) => {

@@ -1,28 +1,30 @@
 /**
- * Test-fixture builder: a checkpoint folder in the released format (config.json, bf16 safetensors —
- * sharded with model.safetensors.index.json where the released one is — and the real tokenizer files)
- * filled with small random weights. `tiny` shrinks the dimensions like the golden tiny models but keeps
- * the real vocabulary size, so real tokenizer ids stay valid. Deterministic for a seed: every tensor's
+ * Demo and test-fixture builder: a checkpoint folder in the released format (config.json, bf16
+ * safetensors — sharded with model.safetensors.index.json where the released one is — and tokenizer
+ * files) filled with small random weights. The tokenizer is a copy of `tokenizerDir` (tests pass the
+ * real one) or, by default, a generated one in the released Qwen2 layout (demo-tokenizer.ts), so nothing
+ * outside the package is needed. `tiny` shrinks the dimensions like the golden tiny models but keeps the
+ * real vocabulary size, so real tokenizer ids stay valid. Deterministic for a seed: every tensor's
  * values depend only on the seed and its name.
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { chmod, copyFile, mkdir, readdir, readFile, rename, rm, rmdir, stat, writeFile } from 'node:fs/promises';
+import { chmod, copyFile, mkdir, readdir, rename, rm, rmdir, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { errnoCode, fail } from '../errors.ts';
+import { fail } from '../errors.ts';
 import { writeFileAtomic, writeFully } from '../io/atomic-write.ts';
 import { f32ToBf16 } from '../io/dtype.ts';
 import { numel, prepareSafetensors, writeSafetensors, type TensorToWrite } from '../io/safetensors.ts';
 import { parseModelConfig } from '../model/config.ts';
+import { releasedConfig } from '../model/released-configs.ts';
+import { demoTokenizerFiles } from './demo-tokenizer.ts';
 import { expectedTensors, type ExpectedTensor } from '../model/inventory.ts';
 import { Xoshiro128 } from '../generate/sampling.ts';
 
-const ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)));
-const FIXTURE_CONFIGS = join(ROOT, 'test', 'fixtures', 'configs');
-const SHARED_TOKENIZERS = resolve(ROOT, '..', 'shared', 'assets', 'tokenizers');
-
-/** The checkpoints this can imitate: fixture config name → tokenizer folder and released shard count. */
+/**
+ * The checkpoints this can imitate (released-configs.ts): name → the released checkpoint whose tokenizer
+ * it uses (the V1.5 models share InternVL2-2B's/4B's) and its released shard count.
+ */
 export const LIKE: Readonly<Record<string, { tokenizer: string; shards: number }>> = {
   'internvl2-1b': { tokenizer: 'internvl2-1b', shards: 1 },
   'internvl2-2b': { tokenizer: 'internvl2-2b', shards: 1 },
@@ -43,8 +45,8 @@ export interface RandomCheckpointOptions {
   maxShardBytes?: number;
   /** Shards above this many bytes are streamed to disk in chunks instead of built in memory. Default 256 MiB. */
   streamAboveBytes?: number;
-  /** Tokenizer folders (default `../shared/assets/tokenizers`). */
-  tokenizersDir?: string;
+  /** Folder whose tokenizer files are copied (e.g. a released checkpoint's); default: a generated tokenizer. */
+  tokenizerDir?: string;
   /** Progress lines for big writes (default none). */
   log?: { write(s: string): unknown } | null;
   /** Stops the write (e.g. on Ctrl-C); the temporary folder is removed and `out` stays untouched. */
@@ -67,16 +69,9 @@ export interface RandomCheckpointResult {
 /** Dimensions of the golden tiny models (golden/README.md): ViT 2×64 (4 heads), LLM 2×64 (4 heads), GQA as the family. */
 const TINY_KV_HEADS: Record<string, number> = { Qwen2ForCausalLM: 2, InternLM2ForCausalLM: 2, Phi3ForCausalLM: 4 };
 
-/** The released config of `like` (from test/fixtures/configs), shrunk when `tiny`. */
+/** The released config of `like` (a copy), shrunk when `tiny`. */
 export async function randomCheckpointConfig(like: string, tiny: boolean): Promise<Record<string, unknown>> {
-  if (!LIKE[like]) fail(`random checkpoint: unknown --like '${like}' (one of ${Object.keys(LIKE).join(', ')})`);
-  const path = join(FIXTURE_CONFIGS, `${like}.json`);
-  let cfg: Record<string, any>;
-  try {
-    cfg = JSON.parse(await readFile(path, 'utf8'));
-  } catch (e) {
-    fail(`${path}: cannot read the fixture config (${errnoCode(e)})`);
-  }
+  const cfg = (LIKE[like] && releasedConfig(like)) ?? fail(`random checkpoint: unknown --like '${like}' (one of ${Object.keys(LIKE).join(', ')})`);
   if (!tiny) return cfg;
   Object.assign(cfg.vision_config, { hidden_size: 64, num_attention_heads: 4, intermediate_size: 128, num_hidden_layers: 2 });
   const llm = cfg.llm_config;
@@ -281,8 +276,8 @@ export async function writeRandomCheckpoint(opts: RandomCheckpointOptions): Prom
   if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff) fail(`random checkpoint: --seed must be an integer in 0..4294967295, got ${opts.seed}`);
   const out = resolve(opts.out);
   await assertWritableOut(out);
-  const tokDir = join(opts.tokenizersDir ?? SHARED_TOKENIZERS, info.tokenizer);
-  if (!existsSync(tokDir)) fail(`random checkpoint: tokenizer folder ${tokDir} not found`);
+  const tokDir = opts.tokenizerDir === undefined ? null : resolve(opts.tokenizerDir);
+  if (tokDir !== null && !existsSync(tokDir)) fail(`random checkpoint: tokenizer folder ${tokDir} not found`);
 
   const configJson = await randomCheckpointConfig(like, opts.tiny ?? false);
   const cfg = parseModelConfig(configJson, `${like} fixture config${opts.tiny ? ' (tiny)' : ''}`);
@@ -316,10 +311,18 @@ export async function writeRandomCheckpoint(opts: RandomCheckpointOptions): Prom
       await writeFile(join(tmp, 'model.safetensors.index.json'), indexJson(shards, names, tensorBytes));
       files.push('model.safetensors.index.json');
     }
-    for (const f of (await readdir(tokDir)).sort()) {
-      await copyFile(join(tokDir, f), join(tmp, f));
-      await chmod(join(tmp, f), 0o644); // the shared assets are read-only; the copy is the user's
-      files.push(f);
+    if (tokDir !== null) {
+      for (const f of (await readdir(tokDir)).sort()) {
+        await copyFile(join(tokDir, f), join(tmp, f));
+        await chmod(join(tmp, f), 0o644); // the source may be read-only; the copy is the user's
+        files.push(f);
+      }
+    } else {
+      const tok = demoTokenizerFiles(cfg.llm.vocabSize);
+      for (const [f, text] of Object.entries(tok.files).sort()) {
+        await writeFile(join(tmp, f), text);
+        files.push(f);
+      }
     }
     if (existsSync(out)) await rmdir(out); // empty (checked above)
     await rename(tmp, out);

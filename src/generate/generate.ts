@@ -6,11 +6,13 @@
  * AbortSignal checked before every model call.
  */
 import { fail } from '../errors.ts';
-import { DecodeState, type Model } from '../runtime/index.ts';
+import { DecodeState } from '../runtime/decode.ts';
+import { GpuKVDecoder } from '../runtime/gpu-kv-decoder.ts';
+import type { Model } from '../runtime/model.ts';
 import type { Tokenizer } from '../tokenizer/index.ts';
-import { Sampler, type SamplingOptions } from './sampling.ts';
-import { StopController, type StopReason } from './stop.ts';
-import { StrippedTextStream } from './text-stream.ts';
+import type { SamplingOptions } from './sampling.ts';
+import type { StopReason } from './stop.ts';
+import { AnswerState } from './answer.ts';
 
 /** What a caller may set per request (HF generate() names in camelCase). */
 export interface GenerationOptions extends Omit<SamplingOptions, 'eosTokenIds' | 'minNewTokens'> {
@@ -94,48 +96,30 @@ export async function* generate(input: GenerateInput): AsyncGenerator<TokenChunk
   const maxNewTokens = o.maxNewTokens ?? DEFAULT_MAX_NEW_TOKENS;
   checkContextLength(promptTokens, maxNewTokens, model.config.llm.maxPositionEmbeddings);
 
-  const eosTokenIds = [...new Set([input.sepTokenId, ...(o.eosTokenIds ?? [])])];
-  const sampler = new Sampler({ ...o, minNewTokens: o.minNewTokens ?? 0, eosTokenIds });
-  const stop = new StopController({ eosTokenIds, maxNewTokens, stopStrings: [...(o.stopStrings ?? []), input.sepText] });
-  const decoder = tokenizer.createStreamDecoder({ skipSpecialTokens: true });
-  const shown = new StrippedTextStream();
+  const answer = new AnswerState(tokenizer, input.sepTokenId, input.sepText, { ...o, maxNewTokens });
   // The cache needs room for the prompt and every generated token but the last (never fed back).
-  const state = new DecodeState(model, promptTokens + maxNewTokens);
+  // On WebGPU it stays in GPU memory between steps (runtime/gpu-kv-decoder.ts); freed when the answer ends.
+  const state = model.gpuCache ? new GpuKVDecoder(model) : new DecodeState(model, promptTokens + maxNewTokens);
 
-  const tokenIds: number[] = [];
-  let streamedText = '';
-  const aborted = () => new GenerationAbortedError(tokenIds.slice(), streamedText);
+  const aborted = () => new GenerationAbortedError(answer.tokenIds.slice(), answer.streamedText);
   if (signal?.aborted) throw aborted();
 
-  const t0 = performance.now();
-  let logits = await state.feed(input.embeds);
-  const prefillMs = performance.now() - t0;
-  for (;;) {
-    if (signal?.aborted) throw aborted();
-    const id = sampler.next(logits, tokenIds);
-    tokenIds.push(id);
-    let reason = stop.acceptToken(id);
-    let text = '';
-    // The stop token's own text is not part of the answer (the reference splits it off).
-    if (reason !== 'eos') {
-      const r = stop.acceptText(decoder.push(id));
-      text += r.emit;
-      if (r.stopped) reason = 'stop_string';
+  try {
+    const t0 = performance.now();
+    let logits = await state.feed(input.embeds);
+    const prefillMs = performance.now() - t0;
+    for (;;) {
+      if (signal?.aborted) throw aborted();
+      const { chunk, stopReason } = answer.next(logits);
+      yield chunk;
+      if (stopReason) {
+        const { tokenIds, streamedText } = answer;
+        return { tokenIds, streamedText, stopReason, prefillMs, decodeMs: performance.now() - t0 - prefillMs };
+      }
+      if (signal?.aborted) throw aborted();
+      logits = await state.step(chunk.tokenId);
     }
-    if (reason && reason !== 'stop_string') {
-      const r = stop.acceptText(decoder.flush());
-      text += r.emit;
-      if (!r.stopped) text += stop.finish();
-      else reason = 'stop_string';
-    }
-    text = shown.push(text);
-    streamedText += text;
-    yield { tokenId: id, text, index: tokenIds.length - 1 };
-    if (reason) {
-      shown.finish();
-      return { tokenIds, streamedText, stopReason: reason, prefillMs, decodeMs: performance.now() - t0 - prefillMs };
-    }
-    if (signal?.aborted) throw aborted();
-    logits = await state.step(id);
+  } finally {
+    if (state instanceof GpuKVDecoder) state.release();
   }
 }

@@ -187,6 +187,14 @@ export class GraphBuilder {
     const y = this.op1('FusedMatMul', [x, w], { transB: 1 }, 'com.microsoft');
     return b ? this.add(y, b) : y;
   }
+  /**
+   * x · dequant(B)ᵀ with com.microsoft MatMulNBits: B uint8 [n, blocks, blockSize·bits/8], scales
+   * [n·blocks], no zero points (the op's default 2^(bits−1)). accuracy_level 4 lets ORT quantize x to
+   * int8 per block and use integer dot products (AVX-512 VNNI / AVX2).
+   */
+  matMulNBits(x: Value, b: Value, scales: Value, q: { k: number; n: number; bits: number; blockSize: number; accuracyLevel?: number }): Value {
+    return this.op1('MatMulNBits', [x, b, scales], { K: q.k, N: q.n, bits: q.bits, block_size: q.blockSize, accuracy_level: q.accuracyLevel ?? 4 }, 'com.microsoft');
+  }
   reshape(x: Value, shape: number[]): Value { return this.op1('Reshape', [x, this.constI64(shape)]); }
   transpose(x: Value, perm: number[]): Value { return this.op1('Transpose', [x], { perm }); }
   concat(xs: Value[], axis: number): Value { return this.op1('Concat', xs, { axis }); }
@@ -215,6 +223,35 @@ export class GraphBuilder {
   }
 
   // ---- inspection ----
+  /**
+   * Replaces each node `lower` returns values for by the nodes it added (with this builder's DSL) from
+   * the node's inputs; its outputs keep their names (through Identity nodes, which ORT removes). The
+   * replacement takes the node's place, so the node list stays topologically sorted. Returns the count.
+   */
+  replaceNodes(lower: (node: Readonly<NodeSpec>, inputs: Value[]) => Value[] | null): number {
+    const old = this.nodes.splice(0, this.nodes.length);
+    let count = 0;
+    for (const n of old) {
+      const outs = lower(n, n.inputs.map((name) => ({ name })));
+      if (!outs) {
+        this.nodes.push(n);
+        continue;
+      }
+      if (outs.length !== n.outputs.length) throw new Error(`graph ${this.name}: replacement of ${n.name} has ${outs.length} outputs, expected ${n.outputs.length}`);
+      count++;
+      outs.forEach((o, i) => this.nodes.push({ opType: 'Identity', domain: '', inputs: [o.name], outputs: [n.outputs[i]!], attrs: {}, name: `${n.name}_replaced_${i}` }));
+    }
+    // Nodes added during the rebuild were named by a shorter list: keep every name unique.
+    const seen = new Set<string>();
+    for (const n of this.nodes) {
+      let name = n.name;
+      for (let k = 1; seen.has(name); k++) name = `${n.name}_${k}`;
+      n.name = name;
+      seen.add(name);
+    }
+    return count;
+  }
+
   listInitializers(): Initializer[] { return [...this.inits.values()]; }
   listInputs(): readonly IOSpec[] { return this.inputs; }
   listOutputs(): readonly IOSpec[] { return this.outputs; }

@@ -21,16 +21,32 @@ import type { RgbImage } from './types.ts';
 const PRECISION_BITS = 22; // 32 - 8 bits of pixel - 2 bits of headroom, as in Pillow
 const HALF = 1 << (PRECISION_BITS - 1);
 const CLIP_HIGH = 1 << (PRECISION_BITS + 8);
-const BICUBIC_SUPPORT = 2.0;
-
-/** Pillow's `bicubic_filter` (a = -0.5). */
-function bicubic(x: number): number {
-  const a = -0.5;
-  if (x < 0.0) x = -x;
-  if (x < 1.0) return ((a + 2.0) * x - (a + 3.0)) * x * x + 1;
-  if (x < 2.0) return (((x - 5) * x + 8) * x - 4) * a;
-  return 0.0;
+/** A Pillow resampling filter: its kernel and support (libImaging/Resample.c `struct filter`). */
+export interface PillowFilter {
+  support: number;
+  kernel(x: number): number;
 }
+
+/** Pillow's `bicubic_filter` (a = -0.5): the default filter of `Image.resize`, the one tiling uses. */
+export const BICUBIC: PillowFilter = {
+  support: 2.0,
+  kernel(x) {
+    const a = -0.5;
+    if (x < 0.0) x = -x;
+    if (x < 1.0) return ((a + 2.0) * x - (a + 3.0)) * x * x + 1;
+    if (x < 2.0) return (((x - 5) * x + 8) * x - 4) * a;
+    return 0.0;
+  },
+};
+
+/** Pillow's `bilinear_filter` (triangle), `Image.BILINEAR`. */
+export const BILINEAR: PillowFilter = {
+  support: 1.0,
+  kernel(x) {
+    if (x < 0.0) x = -x;
+    return x < 1.0 ? 1.0 - x : 0.0;
+  },
+};
 
 /** Fixed-point filter taps for one axis: output o reads `count[o]` inputs from `first[o]` with `weights[o * ksize ...]`. */
 export interface AxisCoefficients {
@@ -43,11 +59,11 @@ export interface AxisCoefficients {
 const MAX_COEFFICIENTS = 1 << 27;
 
 /** Pillow's `precompute_coeffs` + `normalize_coeffs_8bpc` for the box [0, inSize). */
-export function precomputeCoefficients(inSize: number, outSize: number): AxisCoefficients {
+export function precomputeCoefficients(inSize: number, outSize: number, filter: PillowFilter = BICUBIC): AxisCoefficients {
   // Pillow passes the box edges as C floats; (float)in1 - (float)in0 is exact only below 2^24.
   const scale = Math.fround(inSize) / outSize;
   const filterscale = scale < 1.0 ? 1.0 : scale;
-  const support = BICUBIC_SUPPORT * filterscale;
+  const support = filter.support * filterscale;
   const ksize = Math.ceil(support) * 2 + 1;
   // The tables hold outSize * ksize (about 4 * inSize) entries, as in Pillow; bound them.
   if (outSize * ksize > MAX_COEFFICIENTS) fail(`cannot resize an axis of ${inSize} pixels to ${outSize}: too extreme (filter tables over ${MAX_COEFFICIENTS} entries)`);
@@ -65,7 +81,7 @@ export function precomputeCoefficients(inSize: number, outSize: number): AxisCoe
     xmax -= xmin;
     let ww = 0.0;
     for (let x = 0; x < xmax; x++) {
-      const w = bicubic((x + xmin - center + 0.5) * ss);
+      const w = filter.kernel((x + xmin - center + 0.5) * ss);
       k[x] = w;
       ww += w;
     }
@@ -273,6 +289,11 @@ export const MAX_INTERMEDIATE_PIXELS = 1 << 26;
 
 /** `img.resize((width, height))` with Pillow's default (BICUBIC) filter, bit-exact. */
 export function resizeBicubic(img: RgbImage, width: number, height: number): RgbImage {
+  return resizePillow(img, width, height, BICUBIC);
+}
+
+/** `img.resize((width, height), filter)`, bit-exact with Pillow (horizontal pass first, as Pillow). */
+export function resizePillow(img: RgbImage, width: number, height: number, filter: PillowFilter): RgbImage {
   const { width: inW, height: inH, data } = img;
   if (width === inW && height === inH) return { width, height, data: new Uint8Array(data) }; // Pillow returns a copy
   const needH = width !== inW;
@@ -287,25 +308,25 @@ export function resizeBicubic(img: RgbImage, width: number, height: number): Rgb
   // A pass over an axis of length 1 is an exact copy (one tap of weight 2^22), so a 1-pixel-wide (or -high)
   // image can run the other pass alone and be broadcast: same bytes, without the huge intermediate that an
   // input like 1 x 100000 would otherwise need.
-  if (inW === 1 && needH && needV) return broadcast(resizeBicubic(img, 1, height), width, height);
-  if (inH === 1 && needH && needV) return broadcast(resizeBicubic(img, width, 1), width, height);
+  if (inW === 1 && needH && needV) return broadcast(resizePillow(img, 1, height, filter), width, height);
+  if (inH === 1 && needH && needV) return broadcast(resizePillow(img, width, 1, filter), width, height);
   if (engine === 'wasm') {
-    const r = resizeWasm(img, width, height, needH, needV);
+    const r = resizeWasm(img, width, height, needH, needV, filter);
     if (r) return r;
   }
   const out = new Uint8Array(width * height * 3);
   if (!needV) {
-    horizontalPass(data, inW, 0, inH, packTaps(precomputeCoefficients(inW, width), inW), out);
+    horizontalPass(data, inW, 0, inH, packTaps(precomputeCoefficients(inW, width, filter), inW), out);
     return { width, height, data: out };
   }
-  const vt = packTaps(precomputeCoefficients(inH, height), inH);
+  const vt = packTaps(precomputeCoefficients(inH, height, filter), inH);
   const rowLen = width * 3;
   const acc = new Int32Array(rowLen);
   if (!needH) {
     verticalPass(data, rowLen, 0, 0, height, vt, out, acc);
     return { width, height, data: out };
   }
-  const ht = packTaps(precomputeCoefficients(inW, width), inW);
+  const ht = packTaps(precomputeCoefficients(inW, width, filter), inW);
   let band = new Uint8Array(0);
   forEachBand(vt, height, bandRows(vt.k, rowLen), (r0, r1, yy0, yy1) => {
     const need = (r1 - r0) * rowLen;
@@ -358,12 +379,12 @@ function forEachBand(
  * or rows narrower than one 16-byte vector for the vertical pass). Memory layout, 16-byte aligned:
  * source | band (uint8 intermediate) | output | tap tables.
  */
-function resizeWasm(img: RgbImage, width: number, height: number, needH: boolean, needV: boolean): RgbImage | null {
+function resizeWasm(img: RgbImage, width: number, height: number, needH: boolean, needV: boolean, filter: PillowFilter): RgbImage | null {
   const { width: inW, height: inH, data } = img;
   const rowLen = width * 3;
   if (needV && rowLen < 16) return null;
-  const ht = needH ? packTaps(precomputeCoefficients(inW, width), inW) : null;
-  const vt = needV ? packTaps(precomputeCoefficients(inH, height), inH) : null;
+  const ht = needH ? packTaps(precomputeCoefficients(inW, width, filter), inW) : null;
+  const vt = needV ? packTaps(precomputeCoefficients(inH, height, filter), inH) : null;
   const align = (n: number) => (n + 31) & ~15; // + slack for the kernels' one-byte over-read/-write
   const srcOff = 0;
   const bandRowsMax = ht && vt ? Math.min(bandRows(vt.k, rowLen), inH) : 0;

@@ -3,12 +3,10 @@
  * set described by `model.safetensors.index.json`. Only headers are read at open time.
  *
  * Paths are resolved to real paths (the HF cache stores `snapshots/<rev>/file -> ../../blobs/<sha>`),
- * because ORT external data must name the real file inside the model folder (ORT-NOTES.md, Weights).
+ * because ONNX Runtime external data must name the real file inside the model folder.
  */
-import { readFile, realpath, stat } from 'node:fs/promises';
-import { createHash } from 'node:crypto';
-import { basename, isAbsolute, join, normalize, resolve, sep } from 'node:path';
 import { errnoCode, fail } from '../errors.ts';
+import { host } from '../host/platform.ts';
 import { SafetensorsFile, isFile, type TensorInfo } from './safetensors.ts';
 
 export const CONFIG_FILE = 'config.json';
@@ -50,7 +48,7 @@ export interface Checkpoint {
 async function readJson(path: string, what: string): Promise<{ text: string; json: unknown }> {
   let text: string;
   try {
-    text = await readFile(path, 'utf8');
+    text = await host.files.readTextFile(path);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') fail(`${path}: missing${what ? ` (${what})` : ''}`);
@@ -65,19 +63,21 @@ async function readJson(path: string, what: string): Promise<{ text: string; jso
 
 /** `dir/config.json`, read and parsed (not validated: see `parseModelConfig`). */
 export function readConfigJson(dir: string): Promise<{ text: string; json: unknown }> {
-  return readJson(join(dir, CONFIG_FILE), 'not a checkpoint folder?');
+  return readJson(host.path.join(dir, CONFIG_FILE), 'not a checkpoint folder?');
 }
 
 /** Opens a checkpoint folder and validates its files' headers and the shard index. */
 export async function openCheckpoint(dir: string): Promise<Checkpoint> {
+  const { files: fs, path } = host;
+  const { join } = path;
   let realDir: string;
   try {
-    realDir = await realpath(resolve(dir));
+    realDir = await fs.realpath(path.resolve(dir));
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     fail(`${dir}: ${code === 'ENOENT' ? 'no such checkpoint folder' : `cannot open (${errnoCode(e)})`}`);
   }
-  if (!(await stat(realDir)).isDirectory()) fail(`${dir}: not a folder (expected a checkpoint folder with config.json)`);
+  if (!(await fs.stat(realDir)).isDirectory()) fail(`${dir}: not a folder (expected a checkpoint folder with config.json)`);
 
   const { text: configText, json: configJson } = await readConfigJson(dir);
 
@@ -100,8 +100,8 @@ export async function openCheckpoint(dir: string): Promise<Checkpoint> {
     for (const [tensor, shard] of Object.entries(map)) {
       if (typeof shard !== 'string' || shard === '') fail(`${indexPath}: weight_map entry '${tensor}' is not a file name`);
       // Shards live in the folder itself; refuse paths that escape it.
-      const norm = normalize(shard);
-      if (isAbsolute(shard) || norm === '..' || norm.startsWith(`..${sep}`)) {
+      const norm = path.normalize(shard);
+      if (path.isAbsolute(shard) || norm === '..' || norm.startsWith(`..${path.sep}`)) {
         fail(`${indexPath}: shard '${shard}' of tensor '${tensor}' is outside the checkpoint folder`);
       }
       if (!shardNames.includes(shard)) shardNames.push(shard);
@@ -142,15 +142,14 @@ export async function openCheckpoint(dir: string): Promise<Checkpoint> {
     readBytesRange: async (name, start, length) => fileOf(name).readBytesRange(name, start, length),
     fileOf,
     async fingerprint() {
-      const h = createHash('sha256');
-      h.update(configText);
+      const parts: string[] = [configText];
       for (const f of files) {
-        const st = await stat(f.path);
-        h.update(`\0${basename(f.path)}\0${st.size}\0${st.mtimeMs}\0`);
+        const st = await fs.stat(f.path);
+        parts.push(`\0${path.basename(f.path)}\0${st.size}\0${st.mtimeMs}\0`);
         // The header fully describes names, dtypes, shapes and offsets.
-        h.update(JSON.stringify([...f.tensors.values()].map((t) => [t.name, t.dtype, t.shape, t.offset])));
+        parts.push(JSON.stringify([...f.tensors.values()].map((t) => [t.name, t.dtype, t.shape, t.offset])));
       }
-      return h.digest('hex');
+      return host.sha256(parts);
     },
   };
 }

@@ -33,11 +33,11 @@ export interface HubOptions {
   offline?: boolean;
   /** Bearer token for gated/private repos. */
   token?: string;
-  /** Where progress goes (default process.stderr); null = silent. */
+  /** Where progress goes (the CLI passes process.stderr); default null = silent, as a library should be. */
   progress?: ProgressStream | null;
   /** Abort the download (the partial stays as `.incomplete`). */
   signal?: AbortSignal;
-  /** Abort on Ctrl-C (SIGINT) instead of dying mid-write. Default true. */
+  /** Abort on Ctrl-C (SIGINT) instead of dying mid-write. Default false: a library installs no signal handler; pass `signal` instead. */
   handleSigint?: boolean;
   /** Automatic resume attempts per file after a dropped connection. Default 3. */
   retries?: number;
@@ -46,7 +46,7 @@ export interface HubOptions {
   /** Which repository files to fetch (default: `isCheckpointFile`). */
   fileFilter?: (name: string) => boolean;
   /** Environment to read settings from (tests). Default process.env. */
-  env?: NodeJS.ProcessEnv;
+  env?: Readonly<Record<string, string | undefined>>;
 }
 
 export interface HubSettings {
@@ -206,7 +206,7 @@ export async function downloadModel(repo: string, opts: HubOptions = {}): Promis
   const s = hubSettings(opts);
   const revision = opts.revision ?? 'main';
   const repoDir = repoCacheDir(repo, s.hubDir);
-  const log = opts.progress === undefined ? process.stderr : opts.progress;
+  const log = opts.progress ?? null;
   const cached = await cachedSnapshot(repoDir, revision);
   const at = revision === 'main' ? '' : `@${revision}`;
   if (s.offline) {
@@ -220,7 +220,7 @@ export async function downloadModel(repo: string, opts: HubOptions = {}): Promis
   opts.signal?.addEventListener('abort', onCallerAbort);
   if (opts.signal?.aborted) ac.abort();
   const onSigint = () => ac.abort();
-  const sigint = opts.handleSigint ?? true;
+  const sigint = opts.handleSigint ?? false;
   if (sigint) process.once('SIGINT', onSigint);
   try {
     let listed: ListedRepo;

@@ -7,15 +7,12 @@
  * implementation (huggingface/safetensors `Metadata::validate`) but reports one-line errors that name
  * the file and the problem.
  */
-import { open, realpath, stat } from 'node:fs/promises';
-import type { FileHandle } from 'node:fs/promises';
-import { resolve } from 'node:path';
-import { endianness } from 'node:os';
 import { errnoCode, fail, MinivlError } from '../errors.ts';
-import { writeFileAtomic, writeFully } from './atomic-write.ts';
+import { host } from '../host/platform.ts';
+import type { RandomAccessFile as FileHandle } from '../host/types.ts';
 import { bf16ToF32, f16ToF32, f32ToBf16, f32ToF16 } from './dtype.ts';
 
-if (endianness() !== 'LE') throw new MinivlError('minivl needs a little-endian CPU (safetensors data is little-endian)');
+if (new Uint8Array(new Uint16Array([1]).buffer)[0] !== 1) throw new MinivlError('minivl needs a little-endian CPU (safetensors data is little-endian)');
 
 /**
  * Every dtype of the safetensors spec, in the reference's enum order (= increasing alignment). The
@@ -100,14 +97,14 @@ export class SafetensorsFile {
     const label = path;
     let real: string;
     try {
-      real = await realpath(resolve(path));
+      real = await host.files.realpath(host.path.resolve(path));
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
       fail(`${label}: ${code === 'ENOENT' ? 'no such file' : `cannot open (${errnoCode(e)})`}`);
     }
     let fh: FileHandle;
     try {
-      fh = await open(real, 'r');
+      fh = await host.files.open(real);
     } catch (e) {
       fail(`${label}: cannot open (${errnoCode(e)})`);
     }
@@ -237,7 +234,7 @@ async function readFileRange(file: string, position: number, out: Uint8Array, la
   await withReadSlot(async () => {
     let fh: FileHandle;
     try {
-      fh = await open(file, 'r');
+      fh = await host.files.open(file);
     } catch (e) {
       fail(`${label}: cannot open (${errnoCode(e)})`);
     }
@@ -506,16 +503,16 @@ export async function writeSafetensors(
   metadata?: Record<string, string>,
 ): Promise<void> {
   const { head, pieces } = prepareSafetensors(tensors, metadata, path);
-  await writeFileAtomic(path, async (fh) => {
-    await writeFully(fh, head);
-    for (const p of pieces) await writeFully(fh, p);
+  await host.files.writeFileAtomic(path, async (sink) => {
+    await sink.write(head);
+    for (const p of pieces) await sink.write(p);
   });
 }
 
 /** True when `path` exists and is a file (helper for folder probing). */
 export async function isFile(path: string): Promise<boolean> {
   try {
-    return (await stat(path)).isFile();
+    return (await host.files.stat(path)).isFile();
   } catch {
     return false;
   }

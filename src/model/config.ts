@@ -6,7 +6,7 @@
  * §8, §11. Keys that fix tensor shapes (hidden sizes, layer and head counts, vocab size) are
  * required: a default there would only produce a confusing shape mismatch later.
  */
-import { join } from 'node:path';
+import { host } from '../host/platform.ts';
 import { fail } from '../errors.ts';
 import { CONFIG_FILE, readConfigJson } from '../io/checkpoint.ts';
 
@@ -428,5 +428,5 @@ export function parseModelConfig(json: unknown, source: string): ModelConfig {
 
 /** Reads and validates `dir/config.json`. */
 export async function loadModelConfig(dir: string): Promise<ModelConfig> {
-  return parseModelConfig((await readConfigJson(dir)).json, join(dir, CONFIG_FILE));
+  return parseModelConfig((await readConfigJson(dir)).json, host.path.join(dir, CONFIG_FILE));
 }

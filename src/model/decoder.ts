@@ -2,16 +2,20 @@
  * One decoder core for Qwen2 / InternLM2 / Phi-3 (architecture.md §7–§8), family differences taken
  * from families.ts. Shaped for KV-cached generation:
  *
- * inputs   inputs_embeds [1, S, H] f32      (token embeddings with image rows already merged)
- *          rope_cos, rope_sin [S, d] f32     (computed in TypeScript per call: rope.ts)
- *          past_key_{i}, past_value_{i} [1, KVH, C, d] f32   (head-major cache buffers of capacity C,
- *                                            K after rotary; only the first P rows of each head are valid)
- *          past_mask [C] f32                 (additive: 0 for the P valid rows, −inf after them)
+ * inputs   inputs_embeds [B, S, H] f32      (token embeddings with image rows already merged)
+ *          rope_cos, rope_sin [B, S, d] f32  (computed in TypeScript per call and sequence: rope.ts)
+ *          past_key_{i}, past_value_{i} [B, KVH, C, d] f32   (head-major cache buffers of capacity C,
+ *                                            K after rotary; only the first P_b rows of sequence b are valid)
+ *          past_mask [B, C] f32              (additive: 0 for the P_b valid rows, −inf after them)
  *          logits_positions [K] int64        (rows of the S new positions to produce logits for)
- * outputs  logits [1, K, V]
- *          present_key_{i}, present_value_{i} [1, KVH, S, d]   (only this call's new keys/values)
- *          hidden_states [L+1, K, H]         (debug: embeddings, each layer's output, the last one
+ * outputs  logits [B, K, V]
+ *          present_key_{i}, present_value_{i} [B, KVH, S, d]   (only this call's new keys/values)
+ *          hidden_states [L+1, K, H]         (debug, B = 1: embeddings, each layer's output, the last one
  *                                             replaced by the final norm — HF's convention)
+ *
+ * The batch dimension B carries independent sequences (continuous batching: several decode steps in
+ * one call, each with its own positions, cache length and mask); a single sequence is B = 1, and then
+ * every node computes exactly what the batch-free graph did (the extra leading 1 changes no kernel).
  *
  * Why the past is fed as whole head-major buffers (measured on the 1B decoder): the JS-held cache
  * goes in zero-copy, already in the [KVH, T, d] layout the attention products want. The earlier
@@ -47,21 +51,21 @@ export function buildDecoderGraph(cfg: ModelConfig, src: WeightSource, opts: Dec
   const d = llm.headDim;
   const KVH = llm.numKvHeads;
 
-  const embeds = g.input(DECODER_INPUTS.embeds, 'float32', [1, 'S', H]);
-  const cos = g.input(DECODER_INPUTS.cos, 'float32', ['S', d]);
-  const sin = g.input(DECODER_INPUTS.sin, 'float32', ['S', d]);
+  const embeds = g.input(DECODER_INPUTS.embeds, 'float32', ['B', 'S', H]);
+  const cos = g.input(DECODER_INPUTS.cos, 'float32', ['B', 'S', d]);
+  const sin = g.input(DECODER_INPUTS.sin, 'float32', ['B', 'S', d]);
   const pastK: Value[] = [];
   const pastV: Value[] = [];
   for (let i = 0; i < llm.numLayers; i++) {
-    pastK.push(g.input(pastKeyName(i), 'float32', [1, KVH, 'C', d]));
-    pastV.push(g.input(pastValueName(i), 'float32', [1, KVH, 'C', d]));
+    pastK.push(g.input(pastKeyName(i), 'float32', ['B', KVH, 'C', d]));
+    pastV.push(g.input(pastValueName(i), 'float32', ['B', KVH, 'C', d]));
   }
-  const pastMask = g.input(DECODER_INPUTS.pastMask, 'float32', ['C']);
+  const pastMask = g.input(DECODER_INPUTS.pastMask, 'float32', ['B', 'C']);
   const logitsPos = g.input(DECODER_INPUTS.logitsPositions, 'int64', ['K']);
 
-  // Shared per call: the rotary tables as RotaryEmbedding wants them ([1, S, d/2]: the two halves of
+  // Shared per call: the rotary tables as RotaryEmbedding wants them ([B, S, d/2]: the two halves of
   // a rotate_half row are equal), and the causal mask of the new rows among themselves [S, S].
-  const rope = { cos: g.reshape(g.slice(cos, [0], [d / 2], [1]), [1, -1, d / 2]), sin: g.reshape(g.slice(sin, [0], [d / 2], [1]), [1, -1, d / 2]) };
+  const rope = { cos: g.slice(cos, [0], [d / 2], [2]), sin: g.slice(sin, [0], [d / 2], [2]) };
   const att = attentionMask(g, cfg, pastMask, causalMask(g, embeds));
 
   let x = embeds;
@@ -73,25 +77,25 @@ export function buildDecoderGraph(cfg: ModelConfig, src: WeightSource, opts: Dec
     const h = g.rmsNorm(x, w.get(names.attnNorm, [H]), llm.rmsNormEps);
     const { q, k, v } = qkvProjection(g, w, cfg, names, h);
     const qr = rotary(g, q, rope, llm.numHeads);
-    // New keys/values head-major [1, KVH, S, d]: the layout of the cache they are appended to.
+    // New keys/values head-major [B, KVH, S, d]: the layout of the cache they are appended to.
     // (Named as the outputs directly: no Identity node per output.)
-    const headMajor = (t: Value, name: string) => g.op('Transpose', [g.reshape(t, [1, -1, KVH, d])], { perm: [0, 2, 1, 3] }, { outputNames: [name] })[0];
+    const headMajor = (t: Value, name: string) => g.op('Transpose', [g.reshape(t, [0, -1, KVH, d])], { perm: [0, 2, 1, 3] }, { outputNames: [name] })[0];
     const kNew = headMajor(rotary(g, k, rope, KVH), presentKeyName(i));
     const vNew = headMajor(v, presentValueName(i));
-    g.output(kNew, presentKeyName(i), 'float32', [1, KVH, 'S', d]);
-    g.output(vNew, presentValueName(i), 'float32', [1, KVH, 'S', d]);
+    g.output(kNew, presentKeyName(i), 'float32', ['B', KVH, 'S', d]);
+    g.output(vNew, presentValueName(i), 'float32', ['B', KVH, 'S', d]);
     const attn = attention(g, cfg, att, qr, g.concat([pastK[i]!, kNew], 2), g.concat([pastV[i]!, vNew], 2));
-    const o = g.linear(attn, w.get(`${names.o}.weight`, [H, llm.numHeads * d]), names.oBias ? w.get(`${names.o}.bias`, [H]) : null);
+    const o = w.linear(attn, `${names.o}.weight`, [H, llm.numHeads * d], names.oBias ? `${names.o}.bias` : null);
     x = g.add(x, o);
     const h2 = g.rmsNorm(x, w.get(names.mlpNorm, [H]), llm.rmsNormEps);
     x = g.add(x, mlp(g, w, cfg, names, h2));
     if (debug && i < llm.numLayers - 1) hidden.push(g.gather(x, logitsPos, 1));
   }
   x = g.rmsNorm(x, w.get(fam.finalNorm, [H]), llm.rmsNormEps);
-  const sel = g.gather(x, logitsPos, 1); // [1, K, H]: lm_head only where logits are asked for
+  const sel = g.gather(x, logitsPos, 1); // [B, K, H]: lm_head only where logits are asked for
   hidden.push(sel);
-  const logits = g.linear(sel, w.get(opts.lmHead ?? fam.lmHead, [llm.vocabSize, H]));
-  g.output(logits, LOGITS_OUTPUT, 'float32', [1, 'K', llm.vocabSize]);
+  const logits = w.linear(sel, opts.lmHead ?? fam.lmHead, [llm.vocabSize, H]);
+  g.output(logits, LOGITS_OUTPUT, 'float32', ['B', 'K', llm.vocabSize]);
   if (debug) g.output(g.concat(hidden, 0), HIDDEN_STATES_OUTPUT, 'float32', [llm.numLayers + 1, 'K', H]);
   return g;
 }
@@ -116,29 +120,30 @@ function causalMask(g: GraphBuilder, embeds: Value): Value {
   return g.op1('Where', [allowed, g.constF32([0], []), g.constF32([-Infinity], [])]);
 }
 
-/** q [1, S, NH·d], k/v [1, S, KVH·d]. Query head h uses KV head floor(h / group) in every family. */
+/** q [B, S, NH·d], k/v [B, S, KVH·d]. Query head h uses KV head floor(h / group) in every family. */
 function qkvProjection(g: GraphBuilder, w: GraphWeights, cfg: ModelConfig, names: LayerNames, h: Value) {
   const { hiddenSize: H, numHeads: NH, numKvHeads: KVH, headDim: d } = cfg.llm;
   const group = NH / KVH;
   const qkv = names.qkv;
   if (qkv.kind === 'separate') {
-    const lin = (name: string, rows: number) => g.linear(h, w.get(`${name}.weight`, [rows, H]), qkv.bias ? w.get(`${name}.bias`, [rows]) : null);
+    const lin = (name: string, rows: number) => w.linear(h, `${name}.weight`, [rows, H], qkv.bias ? `${name}.bias` : null);
     return { q: lin(qkv.q, NH * d), k: lin(qkv.k, KVH * d), v: lin(qkv.v, KVH * d) };
   }
   const rows = (NH + 2 * KVH) * d;
-  const y = g.linear(h, w.get(`${qkv.w}.weight`, [rows, H]), qkv.bias ? w.get(`${qkv.w}.bias`, [rows]) : null);
+  const y = w.linear(h, `${qkv.w}.weight`, [rows, H], qkv.bias ? `${qkv.w}.bias` : null);
   if (qkv.kind === 'packed') {
     const [q, k, v] = g.split(y, [NH * d, KVH * d, KVH * d], -1);
     return { q: q!, k: k!, v: v! };
   }
   // InternLM2: [.., KVH, group + 2, d] = per KV group: `group` query heads, its key head, its value head.
-  const y5 = g.reshape(y, [1, -1, KVH, group + 2, d]);
+  // (Reshape's 0 keeps the input's dimension: B.)
+  const y5 = g.reshape(y, [0, -1, KVH, group + 2, d]);
   const [q, k, v] = g.split(y5, [group, 1, 1], 3);
-  return { q: g.reshape(q!, [1, -1, NH * d]), k: g.reshape(k!, [1, -1, KVH * d]), v: g.reshape(v!, [1, -1, KVH * d]) };
+  return { q: g.reshape(q!, [0, -1, NH * d]), k: g.reshape(k!, [0, -1, KVH * d]), v: g.reshape(v!, [0, -1, KVH * d]) };
 }
 
 /**
- * rotate_half RoPE on x [1, S, heads·d] with cos/sin [1, S, d/2], as one opset-23 RotaryEmbedding
+ * rotate_half RoPE on x [B, S, heads·d] with cos/sin [B, S, d/2], as one opset-23 RotaryEmbedding
  * (same float32 math as x·cos + concat(−x₂, x₁)·sin, max abs diff 1.2e-7; ORT profile of a 1B
  * decode step: the six-node form's 240 nodes took ~1.5–2 ms, the 48 RotaryEmbedding nodes ~0.3 ms).
  */
@@ -148,29 +153,32 @@ function rotary(g: GraphBuilder, x: Value, rope: { cos: Value; sin: Value }, hea
 
 /** The additive mask of one call and the dynamic reshape targets that depend on T = C + S, built once per graph. */
 interface AttentionMask {
-  /** [S, T]: the past's mask (capacity rows) beside the new rows' causal mask. */
+  /** [B, 1, 1, S, T]: each sequence's past mask (capacity rows) beside the new rows' causal mask. */
   mask: Value;
-  /** [KVH, G, −1, T]: scores [KVH, G·S, T] → [KVH, G, S, T] (to add the mask). */
+  /** [B, KVH, G, −1, T]: scores [B, KVH, G·S, T] → [B, KVH, G, S, T] (to add the mask). */
   scores: Value;
-  /** [KVH, −1, T]: probabilities back to [KVH, G·S, T]. */
+  /** [B, KVH, −1, T]: probabilities back to [B, KVH, G·S, T]. */
   probs: Value;
 }
 
 function attentionMask(g: GraphBuilder, cfg: ModelConfig, pastMask: Value, causal: Value): AttentionMask {
   const { numHeads: NH, numKvHeads: KVH } = cfg.llm;
-  const rows = g.concat([g.shape(causal, 0, 1), g.shape(pastMask, 0, 1)], 0); // [S, C]
-  const mask = g.concat([g.op1('Expand', [g.reshape(pastMask, [1, -1]), rows]), causal], -1);
+  const B = g.shape(pastMask, 0, 1);
+  const S = g.shape(causal, 0, 1);
+  const past = g.op1('Expand', [g.reshape(pastMask, [0, 1, -1]), g.concat([B, S, g.shape(pastMask, 1, 2)], 0)]); // [B, S, C]
+  const newRows = g.op1('Expand', [causal, g.concat([B, S, S], 0)]); // [B, S, S]
+  const mask = g.op1('Unsqueeze', [g.concat([past, newRows], -1), g.constI64([1, 2])]); // [B, 1, 1, S, T]
   const T = g.shape(mask, -1);
   return {
     mask,
-    scores: g.concat([g.constI64([KVH, NH / KVH, -1]), T], 0),
-    probs: g.concat([g.constI64([KVH, -1]), T], 0),
+    scores: g.concat([g.constI64([0, KVH, NH / KVH, -1]), T], 0),
+    probs: g.concat([g.constI64([0, KVH, -1]), T], 0),
   };
 }
 
 /**
- * Causal GQA attention without repeating KV heads. k/v [1, KVH, T, d] (past capacity + new rows),
- * q [1, S, NH·d] (rotated) → [1, S, NH·d]. Per KV head, its `group` query heads × S rows form the M
+ * Causal GQA attention without repeating KV heads. k/v [B, KVH, T, d] (past capacity + new rows),
+ * q [B, S, NH·d] (rotated) → [B, S, NH·d]. Per sequence and KV head, its `group` query heads × S rows form the M
  * rows of one product with that head's keys [T, d] (measured at 4k context: as a broadcast batch
  * dimension instead, ORT ran G separate one-row products that re-read the keys, ~10× slower than
  * the P·V product). Measured alternative: attending to the past and the new rows as two blocks joined
@@ -181,13 +189,12 @@ function attentionMask(g: GraphBuilder, cfg: ModelConfig, pastMask: Value, causa
 function attention(g: GraphBuilder, cfg: ModelConfig, am: AttentionMask, q: Value, k: Value, v: Value): Value {
   const { numHeads: NH, numKvHeads: KVH, headDim: d } = cfg.llm;
   const group = NH / KVH;
-  const qg = g.reshape(g.transpose(g.reshape(q, [-1, KVH, group, d]), [1, 2, 0, 3]), [KVH, -1, d]); // [KVH, G·S, d]
-  const perHead = (t: Value) => g.reshape(t, [KVH, -1, d]); // [1, KVH, T, d] → [KVH, T, d]
+  const qg = g.reshape(g.transpose(g.reshape(q, [0, -1, KVH, group, d]), [0, 2, 3, 1, 4]), [0, KVH, -1, d]); // [B, KVH, G·S, d]
   // Keys stay [.., T, d]: the product uses transB and folds the 1/sqrt(d) scale into alpha.
-  const s = g.op1('FusedMatMul', [qg, perHead(k)], { transB: 1, alpha: float(1 / Math.sqrt(d)) }, 'com.microsoft'); // [KVH, G·S, T]
-  const p = g.softmax(g.add(g.op1('Reshape', [s, am.scores]), am.mask), -1); // [KVH, G, S, T]
-  const o = g.reshape(g.matMul(g.op1('Reshape', [p, am.probs]), perHead(v)), [KVH, group, -1, d]); // [KVH, G, S, d]
-  return g.reshape(g.transpose(o, [2, 0, 1, 3]), [1, -1, NH * d]);
+  const s = g.op1('FusedMatMul', [qg, k], { transB: 1, alpha: float(1 / Math.sqrt(d)) }, 'com.microsoft'); // [B, KVH, G·S, T]
+  const p = g.softmax(g.add(g.op1('Reshape', [s, am.scores]), am.mask), -1); // [B, KVH, G, S, T]
+  const o = g.reshape(g.matMul(g.op1('Reshape', [p, am.probs]), v), [0, KVH, group, -1, d]); // [B, KVH, G, S, d]
+  return g.reshape(g.transpose(o, [0, 3, 1, 2, 4]), [0, -1, NH * d]);
 }
 
 function mlp(g: GraphBuilder, w: GraphWeights, cfg: ModelConfig, names: LayerNames, h: Value): Value {
@@ -196,11 +203,11 @@ function mlp(g: GraphBuilder, w: GraphWeights, cfg: ModelConfig, names: LayerNam
   let gate: Value;
   let up: Value;
   if (m.kind === 'separate') {
-    gate = g.linear(h, w.get(`${m.gate}.weight`, [I, H]));
-    up = g.linear(h, w.get(`${m.up}.weight`, [I, H]));
+    gate = w.linear(h, `${m.gate}.weight`, [I, H]);
+    up = w.linear(h, `${m.up}.weight`, [I, H]);
   } else {
-    const gu = g.linear(h, w.get(`${m.gateUp}.weight`, [2 * I, H]));
+    const gu = w.linear(h, `${m.gateUp}.weight`, [2 * I, H]);
     [gate, up] = g.split(gu, [I, I], -1) as [Value, Value];
   }
-  return g.linear(g.mul(g.silu(gate), up), w.get(`${m.down}.weight`, [H, I]));
+  return w.linear(g.mul(g.silu(gate), up), `${m.down}.weight`, [H, I]);
 }

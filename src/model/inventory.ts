@@ -3,7 +3,7 @@
  * config, and a validator that checks a checkpoint against it before any graph is built.
  */
 import { fail } from '../errors.ts';
-import { join } from 'node:path';
+import { host } from '../host/platform.ts';
 import { CONFIG_FILE, openCheckpoint, type Checkpoint } from '../io/checkpoint.ts';
 import { FLOAT_DTYPES, numel } from '../io/safetensors.ts';
 import { parseModelConfig, type LlmConfig, type ModelConfig, type VisionConfig } from './config.ts';
@@ -218,7 +218,7 @@ export function outputWeightName(ckpt: Checkpoint, cfg: ModelConfig): string {
 /** Opens a checkpoint folder, parses its config and validates the tensor inventory, in one call. */
 export async function openModelCheckpoint(dir: string): Promise<{ ckpt: Checkpoint; cfg: ModelConfig; report: CheckpointReport }> {
   const ckpt = await openCheckpoint(dir);
-  const cfg = parseModelConfig(ckpt.configJson, join(dir, CONFIG_FILE));
+  const cfg = parseModelConfig(ckpt.configJson, host.path.join(dir, CONFIG_FILE));
   const report = validateCheckpoint(ckpt, cfg);
   return { ckpt, cfg, report };
 }

@@ -20,7 +20,21 @@ export interface VisionGraphOptions {
    * when the tile size differs from the size the embedding was trained for (see posembed.ts).
    */
   resizedPositionEmbedding?: Float32Array;
+  /**
+   * Attention form: `fused` = com.microsoft MultiHeadAttention (default; exact and fastest on the CPU
+   * provider), `unfused` = MatMul → Softmax → MatMul, for providers whose fused kernel is not exact
+   * (see VisionAttention).
+   */
+  attention?: VisionAttention;
 }
+
+/**
+ * Measured on the golden models against the float64 reference (rel-L2 of one attention's output):
+ * MultiHeadAttention on the CPU provider 6e-7; on the WebGPU provider (Dawn on Mesa lavapipe,
+ * onnxruntime-node 1.30) 1.2e-2..2.4e-2, far outside the 1e-4 golden tolerance; the unfused form on
+ * WebGPU 6e-7 (vit_embeds 3.9e-7..4.0e-7 end to end). Hence the WebGPU graph uses `unfused`.
+ */
+export type VisionAttention = 'fused' | 'unfused';
 
 const V = 'vision_model.';
 
@@ -67,7 +81,7 @@ export function buildVisionGraph(cfg: ModelConfig, src: WeightSource, opts: Visi
   // select_layer indexes hidden_states = [embeddings, block 1 out, ..., block N out].
   const nStates = vc.numLayers + 1;
   const sel = cfg.selectLayer < 0 ? nStates + cfg.selectLayer : cfg.selectLayer;
-  for (let i = 0; i < sel; i++) h = visionBlock(g, w, cfg, i, h);
+  for (let i = 0; i < sel; i++) h = visionBlock(g, w, cfg, i, h, opts.attention ?? 'fused');
   if (opts.debugOutputs) g.output(h, VISION_HIDDEN_OUTPUT, 'float32', ['T', 1 + nTok, D]);
 
   // Drop the class token, then pixel shuffle (§4) and mlp1 (§5).
@@ -76,30 +90,43 @@ export function buildVisionGraph(cfg: ModelConfig, src: WeightSource, opts: Visi
   const Dllm = cfg.llm.hiddenSize;
   const Din = ps.channels;
   let y = g.layerNorm(ps.value, w.get('mlp1.0.weight', [Din]), w.get('mlp1.0.bias', [Din]), 1e-5);
-  y = g.linear(y, w.get('mlp1.1.weight', [Dllm, Din]), w.get('mlp1.1.bias', [Dllm]));
+  y = w.linear(y, 'mlp1.1.weight', [Dllm, Din], 'mlp1.1.bias');
   y = g.gelu(y);
-  y = g.linear(y, w.get('mlp1.3.weight', [Dllm, Dllm]), w.get('mlp1.3.bias', [Dllm]));
+  y = w.linear(y, 'mlp1.3.weight', [Dllm, Dllm], 'mlp1.3.bias');
   g.output(y, VISION_OUTPUT, 'float32', ['T', ps.tokens, Dllm]);
   return g;
 }
 
-function visionBlock(g: GraphBuilder, w: GraphWeights, cfg: ModelConfig, i: number, x: Value): Value {
+function visionBlock(g: GraphBuilder, w: GraphWeights, cfg: ModelConfig, i: number, x: Value, form: VisionAttention): Value {
   const vc = cfg.vision;
   const D = vc.hiddenSize;
   const p = `${V}encoder.layers.${i}.`;
   const eps = vc.layerNormEps;
   let h = g.layerNorm(x, w.get(`${p}norm1.weight`, [D]), w.get(`${p}norm1.bias`, [D]), eps);
-  const qkv = g.linear(h, w.get(`${p}attn.qkv.weight`, [3 * D, D]), vc.qkvBias ? w.get(`${p}attn.qkv.bias`, [3 * D]) : null);
+  const qkv = w.linear(h, `${p}attn.qkv.weight`, [3 * D, D], vc.qkvBias ? `${p}attn.qkv.bias` : null);
   const [q, k, v] = g.split(qkv, [D, D, D], -1);
   // Bidirectional attention, scale head_dim^-0.5 (the contrib op's default).
-  const o = g.op1('MultiHeadAttention', [q!, k!, v!], { num_heads: vc.numHeads }, 'com.microsoft');
-  const a = g.linear(o, w.get(`${p}attn.proj.weight`, [D, D]), w.get(`${p}attn.proj.bias`, [D]));
+  const o = form === 'fused'
+    ? g.op1('MultiHeadAttention', [q!, k!, v!], { num_heads: vc.numHeads }, 'com.microsoft')
+    : unfusedAttention(g, q!, k!, v!, vc.numHeads, D / vc.numHeads);
+  const a = w.linear(o, `${p}attn.proj.weight`, [D, D], `${p}attn.proj.bias`);
   x = g.add(x, g.mul(a, w.get(`${p}ls1`, [D])));
   h = g.layerNorm(x, w.get(`${p}norm2.weight`, [D]), w.get(`${p}norm2.bias`, [D]), eps);
-  h = g.linear(h, w.get(`${p}mlp.fc1.weight`, [vc.intermediateSize, D]), w.get(`${p}mlp.fc1.bias`, [vc.intermediateSize]));
+  h = w.linear(h, `${p}mlp.fc1.weight`, [vc.intermediateSize, D], `${p}mlp.fc1.bias`);
   h = g.gelu(h);
-  h = g.linear(h, w.get(`${p}mlp.fc2.weight`, [D, vc.intermediateSize]), w.get(`${p}mlp.fc2.bias`, [D]));
+  h = w.linear(h, `${p}mlp.fc2.weight`, [D, vc.intermediateSize], `${p}mlp.fc2.bias`);
   return g.add(x, g.mul(h, w.get(`${p}ls2`, [D])));
+}
+
+/** softmax(q·kᵀ / √d)·v per head on [T, N, heads·d] → [T, N, heads·d]. */
+function unfusedAttention(g: GraphBuilder, q: Value, k: Value, v: Value, heads: number, d: number): Value {
+  const split = (t: Value, perm: number[]) => g.transpose(g.reshape(t, [0, 0, heads, d]), perm);
+  const qh = split(q, [0, 2, 1, 3]); // [T, heads, N, d]
+  const kt = split(k, [0, 2, 3, 1]); // [T, heads, d, N]
+  const vh = split(v, [0, 2, 1, 3]);
+  const scores = g.mul(g.matMul(qh, kt), g.constF32([1 / Math.sqrt(d)], []));
+  const o = g.matMul(g.softmax(scores, -1), vh); // [T, heads, N, d]
+  return g.reshape(g.transpose(o, [0, 2, 1, 3]), [0, 0, heads * d]);
 }
 
 /**

@@ -2,7 +2,7 @@
  * Where the graph builders get their weights from: a checkpoint (external initializers pointing into
  * the safetensors files) or shapes only (for building real-size graphs without any weights).
  */
-import { dirname, relative, isAbsolute, sep } from 'node:path';
+import { host } from '../host/platform.ts';
 import type { Checkpoint } from '../io/checkpoint.ts';
 import type { GraphBuilder, Value, DType, TensorData } from '../graph/builder.ts';
 import { fail } from '../errors.ts';
@@ -19,8 +19,26 @@ export interface WeightRef {
   data: TensorData;
 }
 
+/**
+ * A linear weight W [n, k] stored block-quantized in com.microsoft MatMulNBits' layout
+ * (runtime/quantize.ts): `packed` uint8 [n, blocks, blockSize·bits/8], `scales` float32 [n·blocks].
+ */
+export interface QuantizedLinearRef {
+  bits: 4 | 8;
+  blockSize: number;
+  n: number;
+  k: number;
+  packed: TensorData;
+  scales: TensorData;
+}
+
 export interface WeightSource {
   ref(name: string): WeightRef;
+  /**
+   * The quantized form of the linear weight `name` [n, k] (failing when the stored shape differs), or
+   * null to use the weight as `ref` gives it. Sources without quantization leave this out.
+   */
+  quantized?(name: string, shape: readonly [number, number]): QuantizedLinearRef | null;
   /** The folder external-data locations are relative to (null for shape-only sources). */
   readonly externalFolder: string | null;
 }
@@ -31,7 +49,7 @@ export interface WeightSource {
  * folder and for the HF cache's blobs/ folder).
  */
 export function checkpointWeights(ckpt: Checkpoint): WeightSource {
-  const folders = new Set(ckpt.files.map((f) => dirname(f.path)));
+  const folders = new Set(ckpt.files.map((f) => host.path.dirname(f.path)));
   if (folders.size !== 1) fail(`${ckpt.dir}: the safetensors shards resolve to different folders (${[...folders].join(', ')}); put them in one folder`);
   const folder = [...folders][0]!;
   return {
@@ -39,8 +57,8 @@ export function checkpointWeights(ckpt: Checkpoint): WeightSource {
     ref(name) {
       const info = ckpt.tensor(name);
       if (!(info.dtype in ONNX_DTYPE)) fail(`${ckpt.dir}: tensor '${name}' has dtype ${info.dtype}; expected BF16, F16 or F32`);
-      const location = relative(folder, info.file);
-      if (isAbsolute(location) || location.startsWith('..') || location.includes(sep)) {
+      const location = host.path.relative(folder, info.file);
+      if (host.path.isAbsolute(location) || location.startsWith('..') || location.includes(host.path.sep)) {
         fail(`${ckpt.dir}: tensor file ${info.file} is outside ${folder}`);
       }
       return { name, dtype: info.dtype, shape: info.shape, data: { kind: 'external', location, offset: info.offset, length: info.byteLength } };
@@ -74,15 +92,27 @@ export class GraphWeights {
   /** The tensor in its stored dtype (e.g. the bf16 embedding table, gathered before the cast). */
   raw(name: string, expectShape?: readonly number[]): { value: Value; dtype: string; shape: number[] } {
     const ref = this.src.ref(name);
-    if (expectShape && (ref.shape.length !== expectShape.length || ref.shape.some((d, i) => d !== expectShape[i]))) {
-      fail(`tensor '${name}' has shape [${ref.shape.join(', ')}], expected [${expectShape.join(', ')}]`);
-    }
+    if (expectShape) checkShape(name, ref.shape, expectShape);
     let v = this.stored.get(name);
     if (!v) {
       v = this.g.initializer({ name, dtype: ONNX_DTYPE[ref.dtype]!, dims: ref.shape, data: ref.data });
       this.stored.set(name, v);
     }
     return { value: v, dtype: ref.dtype, shape: ref.shape };
+  }
+
+  /**
+   * x · Wᵀ (+ b) for the checkpoint's linear weight `weight` [n, k] (PyTorch layout) and optional bias
+   * [n]: MatMulNBits where the source holds W quantized, else GraphBuilder.linear on the float32 weight.
+   */
+  linear(x: Value, weight: string, shape: readonly [number, number], bias?: string | null): Value {
+    const q = this.src.quantized?.(weight, shape) ?? null;
+    if (!q) return this.g.linear(x, this.get(weight, shape), bias ? this.get(bias, [shape[0]]) : null);
+    const blocks = Math.ceil(q.k / q.blockSize);
+    const packed = this.g.initializer({ name: `${weight}.q${q.bits}`, dtype: 'uint8', dims: [q.n, blocks, (q.blockSize * q.bits) / 8], data: q.packed });
+    const scales = this.g.initializer({ name: `${weight}.scales`, dtype: 'float32', dims: [q.n * blocks], data: q.scales });
+    const y = this.g.matMulNBits(x, packed, scales, { k: q.k, n: q.n, bits: q.bits, blockSize: q.blockSize });
+    return bias ? this.g.add(y, this.get(bias, [shape[0]])) : y;
   }
 
   /** The tensor as float32 (checks the shape when given). */
@@ -100,5 +130,11 @@ export class GraphWeights {
     const v = this.g.initializer({ name, dtype: 'float32', dims, data: { kind: 'raw', bytes: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) } });
     this.f32.set(name, v);
     return v;
+  }
+}
+
+export function checkShape(name: string, shape: readonly number[], expect: readonly number[]): void {
+  if (shape.length !== expect.length || shape.some((d, i) => d !== expect[i])) {
+    fail(`tensor '${name}' has shape [${shape.join(', ')}], expected [${expect.join(', ')}]`);
   }
 }

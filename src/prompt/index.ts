@@ -1,6 +1,6 @@
 /**
  * Conversation templates, prompt rendering with image tokens, and grounding output parsing for
- * InternVL2 / Mini-InternVL (../shared/spec/prompting.md).
+ * InternVL2 / Mini-InternVL, as the reference renders them.
  *
  * Typical use (one image of 9 tiles, first turn):
  *   const { prompt, stopSep } = renderPrompt({ template: config.template, question: 'Describe the image.',

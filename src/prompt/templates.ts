@@ -1,6 +1,6 @@
 /**
  * The conversation templates of InternVL2 / Mini-InternVL (`conversation.py`, all of separator style MPT).
- * See ../shared/spec/prompting.md §1.
+ * As the reference's conversation.py defines them (prompting spec §1).
  */
 import { fail } from '../errors.ts';
 

@@ -3,14 +3,15 @@
  * Sampling and stop rules belong to src/generate/; this only produces logits.
  */
 import type { Model } from './model.ts';
-import { KVCache } from './kv-cache.ts';
+import { KVCache, type KVStore } from './kv-cache.ts';
 
 export class DecodeState {
-  readonly cache: KVCache;
+  readonly cache: KVStore;
 
-  constructor(readonly model: Model, maxLength = model.config.llm.maxPositionEmbeddings) {
+  /** `cache`: where keys/values live (default: a KVCache of JS buffers sized for the model). */
+  constructor(readonly model: Model, maxLength = model.config.llm.maxPositionEmbeddings, cache?: KVStore) {
     const { numLayers, numKvHeads, headDim } = model.config.llm;
-    this.cache = new KVCache(numLayers, numKvHeads, headDim, maxLength);
+    this.cache = cache ?? new KVCache(numLayers, numKvHeads, headDim, maxLength);
   }
 
   /**

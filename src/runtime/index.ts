@@ -1,6 +1,6 @@
-/** Library entry of the inference engine (see /work/notes/engine-api.md). */
+/** Library entry of the inference engine: the model, its KV cache and decoding state, parity checks. */
 export { Model, type ModelLoadOptions, type ForwardArgs, type ForwardResult, type EncodeResult, type PastKV } from './model.ts';
-export { KVCache } from './kv-cache.ts';
+export { KVCache, type KVStore } from './kv-cache.ts';
 export { DecodeState } from './decode.ts';
 export { runParity, TOLERANCES, type ParityReport, type ParityArgs } from './parity.ts';
 export { relL2, argmax, argmaxAgreement, causalLmLoss } from './metrics.ts';

@@ -1,5 +1,5 @@
 /**
- * The KV cache lives in JS buffers (ORT copies every output, inputs are zero-copy; ORT-NOTES.md):
+ * The KV cache lives in JS buffers (onnxruntime-node copies every output, inputs are zero-copy):
  * per layer one head-major [KVH, capacity, headDim] buffer for keys and one for values. The decoder
  * reads the whole buffers in place (rows past `length` are masked), so nothing cache-sized is copied
  * per token; each call's new keys/values ([KVH, S, headDim]) are appended with one `set` per head.
@@ -13,7 +13,24 @@ import type { PastKV } from './model.ts';
 
 const GROWTH = 256;
 
-export class KVCache {
+/**
+ * What decoding needs of a KV cache: the past as the decoder takes it, appending each call's new
+ * keys/values, and cutting back. KVCache keeps it in JS buffers; a device-resident cache (WebGPU
+ * buffers that stay on the GPU) implements the same interface.
+ */
+export interface KVStore {
+  /** Number of cached positions. */
+  readonly length: number;
+  /** Hard limit on positions (the model's context). */
+  readonly maxLength: number;
+  past(): PastKV;
+  append(presentKeys: Float32Array[], presentValues: Float32Array[]): void;
+  truncate(length: number): void;
+  /** Compact copies of one layer's cached keys and values, [KVH, length, headDim] each (inspection, tests). */
+  layer(i: number): { keys: Float32Array; values: Float32Array };
+}
+
+export class KVCache implements KVStore {
   private keys: Float32Array[];
   private values: Float32Array[];
   private capacity: number;

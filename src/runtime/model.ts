@@ -7,7 +7,7 @@
  */
 import type { Checkpoint } from '../io/checkpoint.ts';
 import type { ModelConfig } from '../model/config.ts';
-import { openModelCheckpoint, outputWeightName } from '../model/inventory.ts';
+import { embedTokensName, openModelCheckpoint, outputWeightName } from '../model/inventory.ts';
 import { checkpointWeights } from '../model/weights.ts';
 import { buildVisionGraph, VISION_INPUT, VISION_OUTPUT, VISION_HIDDEN_OUTPUT } from '../model/vision.ts';
 import {
@@ -17,16 +17,39 @@ import {
 import { resizePositionEmbedding } from '../model/posembed.ts';
 import { Rope, positionRange } from '../model/rope.ts';
 import { mergeImageEmbeds } from '../model/merge.ts';
+import { readLoraAdapter, applyLoraAdapter, adapterScopes } from '../model/lora-adapter.ts';
+import type { LoraScope } from '../model/lora.ts';
+import type { GraphBuilder } from '../graph/builder.ts';
 import { createSession, ort } from './session.ts';
+import { defaultQuantPolicy, type Precision, type QuantPolicy } from './precision.ts';
+import { ConvertedWeightSource } from './converted-weights.ts';
+import { EmbeddingRows } from './embedding-rows.ts';
+import { cacheEntryDir, defaultWeightCacheRoot, ensureConverted, type EnsureResult } from './weight-cache.ts';
 import { fail } from '../errors.ts';
+import type { Device, DeviceRequest } from '../host/types.ts';
+import { resolveDevice } from './device.ts';
+import { lowerForWebGpu } from './webgpu-graph.ts';
+import { exposeCacheOutputs, fullKeyName, fullValueName, type GpuPast } from './gpu-kv-decoder.ts';
 
 export interface ModelLoadOptions {
   /** Add debug outputs (vision_last_hidden_state, per-layer hidden states) to the graphs. */
   debugOutputs?: boolean;
   intraOpNumThreads?: number;
   disablePrepacking?: boolean;
+  /** Execution device of the sessions (default `cpu`; `auto`: WebGPU when an adapter exists; see device.ts). */
+  device?: DeviceRequest;
   /** Called with warnings (e.g. unknown tensors in the checkpoint). */
   warn?: (msg: string) => void;
+  /** Weight precision of the vision and decoder graphs (default fp32: the checkpoint in place; see precision.ts). */
+  dtype?: Precision;
+  /** Quantization settings for int8/int4 (default: defaultQuantPolicy). */
+  quantPolicy?: QuantPolicy;
+  /** Converted-weight cache folder (default: defaultWeightCacheRoot()). */
+  weightCacheRoot?: string;
+  /** Progress lines of slow steps (weight conversion). */
+  log?: (msg: string) => void;
+  /** A LoRA adapter folder (adapter_config.json + adapter_model.safetensors) applied unmerged at load (fp32 only). */
+  loraAdapter?: string;
 }
 
 /**
@@ -66,6 +89,23 @@ export interface ForwardResult {
   hiddenStates?: Float32Array;
 }
 
+export interface BatchForwardArgs {
+  /** [B, H]: the one new position of each sequence. */
+  embeds: Float32Array;
+  /** Per layer a buffer holding at least [B, KVH, capacity, headDim] (the batch cache's, fed zero-copy). */
+  past: { capacity: number; keys: Float32Array[]; values: Float32Array[] };
+  /** Cached rows per sequence (the new position's id); rows from there to the capacity are masked. */
+  lengths: ArrayLike<number>;
+}
+
+export interface BatchForwardResult {
+  /** [B, vocab]: the next-token logits of each sequence. */
+  logits: Float32Array;
+  /** Per layer [B, KVH, 1, headDim]: each sequence's new key (after rotary) and value. */
+  presentKeys: Float32Array[];
+  presentValues: Float32Array[];
+}
+
 export interface EncodeResult {
   /** [T, numImageToken, H_llm] */
   vitEmbeds: Float32Array;
@@ -75,6 +115,15 @@ export interface EncodeResult {
 
 export class Model {
   readonly rope: Rope;
+  /** Weight precision of the vision and decoder graphs. */
+  precision: Precision = 'fp32';
+  /** The device the sessions run on (a WebGPU request without an adapter runs on the CPU). */
+  device: Device = 'cpu';
+  /** Whether the decoder can keep the KV cache on the GPU (GpuKVDecoder; webgpu, fp32). */
+  gpuCache = false;
+  /** The converted-weight cache entry used (null for fp32), and whether this load built it. */
+  weightCache: EnsureResult | null = null;
+  private embeddingRows: EmbeddingRows | null = null;
   /**
    * Stand-in past for calls without one: one masked row, so no tensor in the graph is ever
    * zero-sized (a zero-sized past broke a Reshape with −1 in an earlier form of the graph).
@@ -86,7 +135,8 @@ export class Model {
     readonly config: ModelConfig,
     readonly checkpoint: Checkpoint,
     private readonly vision: ort.InferenceSession,
-    private readonly embedder: ort.InferenceSession,
+    /** null where the embedding rows are read from the file instead (reduced precisions). */
+    private readonly embedder: ort.InferenceSession | null,
     private readonly decoder: ort.InferenceSession,
     readonly debugOutputs: boolean,
   ) {
@@ -111,16 +161,53 @@ export class Model {
       const pos = await ckpt.readFloat32('vision_model.embeddings.position_embedding');
       resizedPositionEmbedding = resizePositionEmbedding(pos, storedGrid, grid, vc.hiddenSize);
     }
-    const sess = { externalFolder: src.externalFolder, intraOpNumThreads: opts.intraOpNumThreads, disablePrepacking: opts.disablePrepacking };
-    const visionG = buildVisionGraph(config, src, { debugOutputs, resizedPositionEmbedding });
+    const device = await resolveDevice(opts.device, opts.warn);
+    const sess = { externalFolder: src.externalFolder, intraOpNumThreads: opts.intraOpNumThreads, disablePrepacking: opts.disablePrepacking, device };
+    // Other precisions: the vision and decoder graphs read a converted-weight cache entry, planned
+    // while the graphs are built and converted (once) before the sessions open. The embedding graph
+    // always gathers from the checkpoint's table in place.
+    const precision = opts.dtype ?? 'fp32';
+    const lmHead = outputWeightName(ckpt, config);
+    let converted: ConvertedWeightSource | null = null;
+    if (precision !== 'fp32') {
+      const policy = opts.quantPolicy ?? defaultQuantPolicy(precision);
+      const entry = await cacheEntryDir(opts.weightCacheRoot ?? defaultWeightCacheRoot(), ckpt, precision, policy);
+      converted = new ConvertedWeightSource(ckpt, precision, policy, entry, lmHead);
+    }
+    const graphSrc = converted ?? src;
+    const adapter = opts.loraAdapter ? await readLoraAdapter(opts.loraAdapter) : null;
+    if (adapter && precision !== 'fp32') fail(`--lora applies an adapter to the fp32 graphs only (got ${precision})`);
+    const withLora = (g: GraphBuilder, scope: LoraScope) => (adapter && adapterScopes(adapter).has(scope) ? applyLoraAdapter(g, adapter, scope) : g);
+    // The fused attention kernel is exact on the CPU provider only (measurements in model/vision.ts).
+    const attention = device === 'cpu' ? 'fused' : 'unfused';
+    const visionG = withLora(buildVisionGraph(config, graphSrc, { debugOutputs, resizedPositionEmbedding, attention }), 'vision_model');
     const embedG = buildEmbedGraph(config, src);
-    const decoderG = buildDecoderGraph(config, src, { debugOutputs, lmHead: outputWeightName(ckpt, config) });
+    const decoderG = withLora(buildDecoderGraph(config, graphSrc, { debugOutputs, lmHead }), 'language_model');
+    if (device === 'webgpu') {
+      const left = [...lowerForWebGpu(visionG).map((x) => `${x} (vision)`), ...lowerForWebGpu(decoderG).map((x) => `${x} (decoder)`)];
+      if (left.length > 0) opts.warn?.(`webgpu: no WebGPU kernel for ${left.join(', ')}; ONNX Runtime runs those nodes on the CPU`);
+    }
+    // On WebGPU the decoder also offers its whole KV cache as GPU-resident outputs (gpu-kv-decoder.ts).
+    const cacheOutputs = device === 'webgpu' && precision === 'fp32' && !debugOutputs ? exposeCacheOutputs(decoderG, config.llm.numLayers) : null;
+    const weightCache = converted ? await ensureConverted(ckpt, converted, { log: opts.log }) : null;
+    const graphSess = { ...sess, externalFolder: graphSrc.externalFolder };
+    // Reduced precisions are about memory: their embedding rows come from the file (embedding-rows.ts)
+    // instead of a Gather session holding the whole table (272 MB bf16 for the 1B).
+    const rows = converted ? EmbeddingRows.open(ckpt, embedTokensName(config.llm)) : null;
     const [vision, embedder, decoder] = await Promise.all([
-      createSession(visionG.toBytes(), { ...sess, label: `${dir} (vision graph)` }),
-      createSession(embedG.toBytes(), { ...sess, label: `${dir} (embedding graph)` }),
-      createSession(decoderG.toBytes(), { ...sess, label: `${dir} (decoder graph)` }),
+      createSession(visionG.toBytes(), { ...graphSess, label: `${dir} (vision graph)` }),
+      // A row lookup in the bf16 table (no bf16 kernels on WebGPU); its rows go to the decoder from JS anyway.
+      rows ? null : createSession(embedG.toBytes(), { ...sess, device: 'cpu', label: `${dir} (embedding graph)` }),
+      createSession(decoderG.toBytes(), { ...graphSess, label: `${dir} (decoder graph)`, preferredOutputLocation: cacheOutputs ?? undefined }),
     ]);
-    return new Model(dir, config, ckpt, vision, embedder, decoder, debugOutputs);
+    const model = new Model(dir, config, ckpt, vision, embedder, decoder, debugOutputs);
+    model.precision = precision;
+    model.device = device;
+    model.gpuCache = cacheOutputs !== null;
+    model.decoderOutputs = cacheOutputs ? decoderG.listOutputs().map((o) => o.name) : null;
+    model.weightCache = weightCache;
+    model.embeddingRows = rows;
+    return model;
   }
 
   /** pixel_values [T, 3, S, S] float32 (normalized) → vit_embeds [T, 256, H]. */
@@ -148,7 +235,8 @@ export class Model {
       if (!Number.isInteger(id) || id < 0 || id >= V) fail(`token id ${id} at position ${i} is outside the vocabulary (0..${V - 1})`);
       big[i] = BigInt(id);
     }
-    const out = await this.embedder.run({ input_ids: new ort.Tensor('int64', big, [ids.length]) });
+    if (this.embeddingRows) return this.embeddingRows.lookup(ids);
+    const out = await this.embedder!.run({ input_ids: new ort.Tensor('int64', big, [ids.length]) });
     return out.embeds!.data as Float32Array;
   }
 
@@ -176,8 +264,8 @@ export class Model {
     const { cos, sin } = this.rope.tables(positionRange(start, S), args.ropeLength ?? start + S);
     const feeds: Record<string, ort.Tensor> = {
       [DECODER_INPUTS.embeds]: new ort.Tensor('float32', args.embeds, [1, S, H]),
-      [DECODER_INPUTS.cos]: new ort.Tensor('float32', cos, [S, d]),
-      [DECODER_INPUTS.sin]: new ort.Tensor('float32', sin, [S, d]),
+      [DECODER_INPUTS.cos]: new ort.Tensor('float32', cos, [1, S, d]),
+      [DECODER_INPUTS.sin]: new ort.Tensor('float32', sin, [1, S, d]),
       [DECODER_INPUTS.logitsPositions]: new ort.Tensor('int64', lpBig, [lp.length]),
     };
     // An empty past is fed as the one-row stand-in, not as the (masked) cache buffers: every past row
@@ -194,11 +282,11 @@ export class Model {
       feeds[pastValueName(i)] = new ort.Tensor('float32', v, [1, KVH, C, d]);
     }
     // Additive mask of the past: 0 for the P valid rows, −inf for the rest of the capacity.
-    feeds[DECODER_INPUTS.pastMask] = new ort.Tensor('float32', new Float32Array(C).fill(-Infinity, P), [C]);
+    feeds[DECODER_INPUTS.pastMask] = new ort.Tensor('float32', new Float32Array(C).fill(-Infinity, P), [1, C]);
     const names = [LOGITS_OUTPUT];
     for (let i = 0; i < L; i++) names.push(presentKeyName(i), presentValueName(i));
     if (this.debugOutputs) names.push(HIDDEN_STATES_OUTPUT);
-    const out = await this.decoder.run(feeds, names);
+    const out = await this.runDecoder(feeds, names);
     return {
       logits: out[LOGITS_OUTPUT]!.data as Float32Array,
       presentKeys: Array.from({ length: L }, (_, i) => out[presentKeyName(i)]!.data as Float32Array),
@@ -207,7 +295,107 @@ export class Model {
     };
   }
 
+  /**
+   * One decode step of B independent sequences in one decoder call (continuous batching): sequence b
+   * feeds one new position after its `lengths[b]` cached rows of the batch past (batch-cache.ts).
+   */
+  async forwardBatch(args: BatchForwardArgs): Promise<BatchForwardResult> {
+    const { hiddenSize: H, numLayers: L, numKvHeads: KVH, headDim: d } = this.config.llm;
+    const B = args.lengths.length;
+    const C = args.past.capacity;
+    if (B < 1 || args.embeds.length !== B * H) fail(`batch inputs_embeds: expected [${B}, ${H}] floats, got ${args.embeds.length}`);
+    const cos = new Float32Array(B * d);
+    const sin = new Float32Array(B * d);
+    const mask = new Float32Array(B * C);
+    for (let b = 0; b < B; b++) {
+      const P = args.lengths[b]!;
+      if (!Number.isInteger(P) || P < 0 || P > C) fail(`batch past: sequence ${b} has length ${P}, capacity is ${C}`);
+      // Per sequence as in the batch-1 step: its own position and the RoPE length it would see alone.
+      const t = this.rope.tables(positionRange(P, 1), P + 1);
+      cos.set(t.cos, b * d);
+      sin.set(t.sin, b * d);
+      mask.fill(-Infinity, b * C + P, (b + 1) * C);
+    }
+    const feeds: Record<string, ort.Tensor> = {
+      [DECODER_INPUTS.embeds]: new ort.Tensor('float32', args.embeds, [B, 1, H]),
+      [DECODER_INPUTS.cos]: new ort.Tensor('float32', cos, [B, 1, d]),
+      [DECODER_INPUTS.sin]: new ort.Tensor('float32', sin, [B, 1, d]),
+      [DECODER_INPUTS.logitsPositions]: new ort.Tensor('int64', new BigInt64Array(1), [1]),
+      [DECODER_INPUTS.pastMask]: new ort.Tensor('float32', mask, [B, C]),
+    };
+    const n = B * KVH * C * d;
+    for (let i = 0; i < L; i++) {
+      const k = args.past.keys[i]!.subarray(0, n);
+      const v = args.past.values[i]!.subarray(0, n);
+      if (k.length !== n || v.length !== n) fail(`batch past of layer ${i}: expected [${B}, ${KVH}, ${C}, ${d}] = ${n} floats, got ${k.length}/${v.length}`);
+      feeds[pastKeyName(i)] = new ort.Tensor('float32', k, [B, KVH, C, d]);
+      feeds[pastValueName(i)] = new ort.Tensor('float32', v, [B, KVH, C, d]);
+    }
+    const names = [LOGITS_OUTPUT];
+    for (let i = 0; i < L; i++) names.push(presentKeyName(i), presentValueName(i));
+    const out = await this.runDecoder(feeds, names);
+    return {
+      logits: out[LOGITS_OUTPUT]!.data as Float32Array,
+      presentKeys: Array.from({ length: L }, (_, i) => out[presentKeyName(i)]!.data as Float32Array),
+      presentValues: Array.from({ length: L }, (_, i) => out[presentValueName(i)]!.data as Float32Array),
+    };
+  }
+
+  /**
+   * @internal One decoder call whose past is the previous call's GPU-resident cache (null: a fresh
+   * sequence, fed the masked stand-in row, which stays masked at the front). Used by GpuKVDecoder.
+   */
+  async forwardGpuCache(embeds: Float32Array, past: GpuPast | null): Promise<{ logits: Float32Array; keys: ort.Tensor[]; values: ort.Tensor[]; rows: number }> {
+    const { hiddenSize: H, numLayers: L, numKvHeads: KVH, headDim: d } = this.config.llm;
+    const S = embeds.length / H;
+    if (!Number.isInteger(S) || S < 1) fail(`inputs_embeds: length ${embeds.length} is not a positive multiple of hidden size ${H}`);
+    const P = past?.rows ?? 1;
+    const start = P - 1;
+    const { cos, sin } = this.rope.tables(positionRange(start, S), start + S);
+    const mask = new Float32Array(P);
+    mask[0] = -Infinity; // the stand-in row
+    const feeds: Record<string, ort.Tensor> = {
+      [DECODER_INPUTS.embeds]: new ort.Tensor('float32', embeds, [1, S, H]),
+      [DECODER_INPUTS.cos]: new ort.Tensor('float32', cos, [1, S, d]),
+      [DECODER_INPUTS.sin]: new ort.Tensor('float32', sin, [1, S, d]),
+      [DECODER_INPUTS.logitsPositions]: new ort.Tensor('int64', BigInt64Array.from([BigInt(S - 1)]), [1]),
+      [DECODER_INPUTS.pastMask]: new ort.Tensor('float32', mask, [1, P]),
+    };
+    const standIn = past ? null : new ort.Tensor('float32', this.emptyPast, [1, KVH, 1, d]);
+    for (let i = 0; i < L; i++) {
+      feeds[pastKeyName(i)] = standIn ?? (past!.keys[i] as ort.Tensor);
+      feeds[pastValueName(i)] = standIn ?? (past!.values[i] as ort.Tensor);
+    }
+    const names = [LOGITS_OUTPUT];
+    for (let i = 0; i < L; i++) names.push(fullKeyName(i), fullValueName(i));
+    const out = await this.runDecoder(feeds, names);
+    return {
+      logits: out[LOGITS_OUTPUT]!.data as Float32Array,
+      keys: Array.from({ length: L }, (_, i) => out[fullKeyName(i)]!),
+      values: Array.from({ length: L }, (_, i) => out[fullValueName(i)]!),
+      rows: P + S,
+    };
+  }
+
+  /** The decoder's output names in graph order when it has GPU-resident cache outputs (else null). */
+  private decoderOutputs: string[] | null = null;
+
+  /**
+   * @internal One decoder call with caller-made feeds (GpuKVDecoder feeds GPU-resident past tensors).
+   * With GPU-resident outputs, onnxruntime-node 1.30 matches output locations to the requested names
+   * by position (a subset fails with "Output count mismatch"), so every output is requested in graph
+   * order and the GPU tensors not asked for are freed at once.
+   */
+  async runDecoder(feeds: Record<string, ort.Tensor>, names: string[]): Promise<Record<string, ort.Tensor>> {
+    if (!this.decoderOutputs) return (await this.decoder.run(feeds, names)) as Record<string, ort.Tensor>;
+    const all = (await this.decoder.run(feeds, this.decoderOutputs)) as Record<string, ort.Tensor>;
+    const wanted = new Set(names);
+    for (const [k, t] of Object.entries(all)) if (!wanted.has(k)) (t.location === 'gpu-buffer' ? t.dispose() : undefined, delete all[k]);
+    return all;
+  }
+
   async release(): Promise<void> {
-    await Promise.all([this.vision.release(), this.embedder.release(), this.decoder.release()]);
+    this.embeddingRows?.close();
+    await Promise.all([this.vision.release(), this.embedder?.release(), this.decoder.release()]);
   }
 }

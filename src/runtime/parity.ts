@@ -9,6 +9,9 @@ import { concatFloat32 } from '../io/dtype.ts';
 import { fail } from '../errors.ts';
 import { Model } from './model.ts';
 import { relL2, argmax, argmaxAgreement, causalLmLoss } from './metrics.ts';
+import type { Precision } from './precision.ts';
+import { compareWithFp32, type QuantParity } from './parity-quant.ts';
+import type { Device, DeviceRequest } from '../host/types.ts';
 
 /** golden/README.md tolerances for a float32 implementation. */
 export const TOLERANCES = {
@@ -32,6 +35,12 @@ export interface ParityReport {
   golden_greedy_tokens: number[];
   loss: number;
   golden_loss: number;
+  /** Weight precision of the path compared (fp32 unless --dtype). */
+  dtype: Precision;
+  /** The device the path ran on (a WebGPU request without an adapter runs on the CPU). */
+  device: Device;
+  /** For dtype ≠ fp32: the same inputs through this precision vs this project's fp32 forward. */
+  vs_fp32?: QuantParity;
   /** Names of the checks that missed their tolerance (empty = pass). */
   failed: string[];
   ok: boolean;
@@ -43,11 +52,23 @@ export interface ParityArgs {
   pixelValuesFile: string;
   /** Reuse a loaded model (must be loaded with debugOutputs). */
   model?: Model;
+  /**
+   * Weight precision (default fp32). Other precisions report the golden fields for that path and add
+   * `vs_fp32`; the golden tolerances (written for float32) are replaced by the precision's targets.
+   */
+  dtype?: Precision;
+  /** Converted-weight cache folder for dtype ≠ fp32. */
+  weightCacheRoot?: string;
+  /** Execution device (default cpu); the golden tolerances are the same on every device. */
+  device?: DeviceRequest;
+  /** Warnings of the load (a device fallback). */
+  warn?: (msg: string) => void;
 }
 
 interface Meta { path: string; img_context_id: number; family?: string }
 
-async function readMeta(goldenFile: string): Promise<Meta> {
+/** The golden's meta.json (special ids, family); also read by lora-parity.ts. */
+export async function readMeta(goldenFile: string): Promise<Meta> {
   const path = join(dirname(goldenFile), 'meta.json');
   let json: unknown;
   try {
@@ -72,7 +93,8 @@ export async function runParity(args: ParityArgs): Promise<ParityReport> {
   const meta = await readMeta(args.goldenFile);
   const gold = await SafetensorsFile.open(args.goldenFile);
   const pvFile = await SafetensorsFile.open(args.pixelValuesFile);
-  const model = args.model ?? (await Model.load(args.modelDir, { debugOutputs: true }));
+  const dtype = args.model?.precision ?? args.dtype ?? 'fp32';
+  const model = args.model ?? (await Model.load(args.modelDir, { debugOutputs: true, dtype, weightCacheRoot: args.weightCacheRoot, device: args.device, warn: args.warn }));
   if (!model.debugOutputs) fail('runParity needs a model loaded with debugOutputs');
   const cfg = model.config;
   // A golden of another LLM family can only fail every metric: say so in one line instead.
@@ -144,7 +166,8 @@ export async function runParity(args: ParityArgs): Promise<ParityReport> {
     const tr = await model.forward({ embeds: await model.embed(tids), logitsPositions: tids.map((_, i) => i) });
     const textErr = relL2(tr.logits, await gold.readFloat32('text_logits'));
 
-    const report: Omit<ParityReport, 'failed' | 'ok'> = {
+    const device = model.device;
+    const report: Omit<ParityReport, 'failed' | 'ok' | 'dtype' | 'device' | 'vs_fp32'> = {
       vit_embeds_rel_l2: vit,
       logits_rel_l2: logitsErr,
       text_logits_rel_l2: textErr,
@@ -159,6 +182,13 @@ export async function runParity(args: ParityArgs): Promise<ParityReport> {
       loss,
       golden_loss: goldLoss,
     };
+    if (dtype !== 'fp32') {
+      const vs = await compareWithFp32(args.modelDir, {
+        vitEmbeds: enc.vitEmbeds, logits: fwd.logits, textLogits: tr.logits, greedy,
+        pixelValues: await pvFile.readFloat32('pixel_values'), tiles: T, ids, textIds: tids, imgContextId: meta.img_context_id,
+      }, dtype);
+      return { ...report, dtype, device, vs_fp32: vs, failed: vs.failed, ok: vs.failed.length === 0 };
+    }
     const failed: string[] = [];
     for (const [k, tol] of Object.entries(TOLERANCES)) {
       const v = report[k as keyof typeof TOLERANCES];
@@ -166,7 +196,7 @@ export async function runParity(args: ParityArgs): Promise<ParityReport> {
     }
     if (report.argmax_agreement !== 1) failed.push('argmax_agreement');
     if (!report.greedy_match) failed.push('greedy_match');
-    return { ...report, failed, ok: failed.length === 0 };
+    return { ...report, dtype, device, failed, ok: failed.length === 0 };
   } finally {
     if (!args.model) await model.release();
   }

@@ -1,7 +1,6 @@
-import { readFileSync } from 'node:fs';
-import { errnoCode, fail } from '../errors.ts';
+import { fail } from '../errors.ts';
 import { MergeEngine, mergeKey } from './bpe-engine.ts';
-import { readJsonFile } from './settings.ts';
+import { parseJsonText } from './settings.ts';
 import { WS } from './text.ts';
 
 /**
@@ -56,8 +55,11 @@ export class ByteLevelBpe {
   private readonly pretokenizer: RegExp;
   private readonly nfc: boolean;
 
-  constructor(vocabFile: string, mergesFile: string, tokenizerClass: string | undefined) {
-    const raw = readJsonFile(vocabFile);
+  /** `vocab` / `merges`: the files' text and their paths (for messages). */
+  constructor(vocab: { path: string; text: string }, merges: { path: string; text: string }, tokenizerClass: string | undefined) {
+    const vocabFile = vocab.path;
+    const mergesFile = merges.path;
+    const raw = parseJsonText(vocab.text, vocabFile);
     if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) fail(`${vocabFile}: expected a JSON object of token -> id`);
     for (const [tok, id] of Object.entries(raw as Record<string, unknown>)) {
       if (!Number.isInteger(id) || (id as number) < 0) fail(`${vocabFile}: token ${JSON.stringify(tok)} has a bad id`);
@@ -66,12 +68,7 @@ export class ByteLevelBpe {
     }
     if (this.vocab.size === 0) fail(`${vocabFile}: empty vocabulary`);
 
-    let text: string;
-    try {
-      text = readFileSync(mergesFile, 'utf8');
-    } catch (e) {
-      fail(`${mergesFile}: cannot read (${errnoCode(e)})`);
-    }
+    const text = merges.text;
     const ranks = new Map<string, number>();
     const lines = text.split(/\r?\n/);
     // A `#version` header is a comment only when present (Qwen2's file starts with the merge `Ġ Ġ`).

@@ -1,6 +1,17 @@
-import { readFileSync, existsSync } from 'node:fs';
-import { join } from 'node:path';
-import { errnoCode, fail } from '../errors.ts';
+import { fail } from '../errors.ts';
+
+/**
+ * A tokenizer folder's files, read up front by load.ts through the platform (so the parsers below and
+ * the tokenizer classes read no files themselves): `text(name)` is undefined for a file that is absent.
+ */
+export interface TokenizerFiles {
+  /** The folder as given (messages). */
+  readonly dir: string;
+  /** `dir/name`, for messages. */
+  path(name: string): string;
+  text(name: string): string | undefined;
+  bytes(name: string): Uint8Array | undefined;
+}
 
 /** One added token as transformers' `AddedToken` describes it. */
 export interface AddedTokenSpec {
@@ -52,14 +63,8 @@ export function resolveSpecialTokens(settings: TokenizerSettings, tokenToId: (to
   return { bosId: idOf(settings.bosToken), eosId: idOf(settings.eosToken), padId: idOf(settings.padToken), unkId: idOf(settings.unkToken), namedIds };
 }
 
-/** Reads and parses a JSON file; any failure is a one-line MinivlError naming the file. */
-export function readJsonFile(path: string): unknown {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (e) {
-    fail(`${path}: cannot read (${errnoCode(e)})`);
-  }
+/** Parses the JSON text of file `path`; a failure is a one-line MinivlError naming the file. */
+export function parseJsonText(text: string, path: string): unknown {
   try {
     return JSON.parse(text);
   } catch (e) {
@@ -67,9 +72,11 @@ export function readJsonFile(path: string): unknown {
   }
 }
 
-function readJsonObject(path: string): Record<string, unknown> | undefined {
-  if (!existsSync(path)) return undefined;
-  const v = readJsonFile(path);
+function readJsonObject(files: TokenizerFiles, name: string): Record<string, unknown> | undefined {
+  const text = files.text(name);
+  if (text === undefined) return undefined;
+  const path = files.path(name);
+  const v = parseJsonText(text, path);
   if (v === null || typeof v !== 'object' || Array.isArray(v)) fail(`${path}: expected a JSON object`);
   return v as Record<string, unknown>;
 }
@@ -90,12 +97,12 @@ function optBool(obj: Record<string, unknown>, key: string, file: string): boole
 }
 
 /** The wrapper settings of a folder; `config` is its tokenizer_config.json as `readTokenizerConfigObject` returns it. */
-export function readTokenizerSettings(dir: string, config: Record<string, unknown>): TokenizerSettings {
-  const configFile = join(dir, 'tokenizer_config.json');
-  const addedFile = join(dir, 'added_tokens.json');
-  const mapFile = join(dir, 'special_tokens_map.json');
-  const addedJson = readJsonObject(addedFile);
-  const specialMap = readJsonObject(mapFile);
+export function readTokenizerSettings(files: TokenizerFiles, config: Record<string, unknown>): TokenizerSettings {
+  const configFile = files.path('tokenizer_config.json');
+  const addedFile = files.path('added_tokens.json');
+  const mapFile = files.path('special_tokens_map.json');
+  const addedJson = readJsonObject(files, 'added_tokens.json');
+  const specialMap = readJsonObject(files, 'special_tokens_map.json');
 
   const byId = new Map<number, AddedTokenSpec>();
   const decoder = config.added_tokens_decoder;
@@ -165,6 +172,6 @@ export function readTokenizerSettings(dir: string, config: Record<string, unknow
 }
 
 /** The raw tokenizer_config.json object ({} when absent); the tokenizer.json path also hands it to the library. */
-export function readTokenizerConfigObject(dir: string): Record<string, unknown> {
-  return readJsonObject(join(dir, 'tokenizer_config.json')) ?? {};
+export function readTokenizerConfigObject(files: TokenizerFiles): Record<string, unknown> {
+  return readJsonObject(files, 'tokenizer_config.json') ?? {};
 }

@@ -1,6 +1,6 @@
 import { Tokenizer as HfTokenizer } from '@huggingface/tokenizers';
 import { fail } from '../errors.ts';
-import { readJsonFile, type TokenizerSettings } from './settings.ts';
+import { parseJsonText, type TokenizerSettings } from './settings.ts';
 import { TokenizerBase } from './tokenizer-base.ts';
 
 /**
@@ -13,9 +13,10 @@ export class TokenizerJson extends TokenizerBase {
   protected readonly decodeCleansUp: boolean;
   private readonly hf: HfTokenizer;
 
-  constructor(file: string, config: Record<string, unknown>, settings: TokenizerSettings) {
+  /** `file`: tokenizer.json's text and path (for messages). */
+  constructor({ path: file, text }: { path: string; text: string }, config: Record<string, unknown>, settings: TokenizerSettings) {
     super();
-    const json = readJsonFile(file);
+    const json = parseJsonText(text, file);
     if (json === null || typeof json !== 'object' || !('model' in (json as object))) fail(`${file}: not a tokenizer.json (no "model")`);
     try {
       this.hf = new HfTokenizer(json as object, config);

@@ -32,7 +32,7 @@ function stats(x: Float32Array): { mean: number; std: number } {
 for (const L of LAYOUTS) {
   test(`tiny ${L.like}: released layout, real vocab and tokenizer, round-trips through openCheckpoint + validateCheckpoint`, async () => {
     const out = join(await tmp(), 'ckpt');
-    const r = await writeRandomCheckpoint({ like: L.like, tiny: true, seed: 1, out });
+    const r = await writeRandomCheckpoint({ like: L.like, tiny: true, seed: 1, out, tokenizerDir: shared('assets/tokenizers', L.tok) });
     const ckpt = await openCheckpoint(out);
     const cfg = parseModelConfig(ckpt.configJson, 'test');
     const report = validateCheckpoint(ckpt, cfg);
@@ -110,9 +110,13 @@ test('refuses a non-empty --out (nothing is touched) and unknown --like; an empt
   assert.deepEqual(readdirSync(root).sort(), ['empty', 'full']); // no temporary folders left
 });
 
-test('tiny config keeps the released structure; full-size config is the fixture; value kinds', async () => {
-  const full = await randomCheckpointConfig('internvl2-4b', false);
-  assert.deepEqual(full, JSON.parse(readFileSync(join(ROOT, 'test/fixtures/configs/internvl2-4b.json'), 'utf8')));
+test('tiny config keeps the released structure; full-size configs (package data) are the fixtures; value kinds', async () => {
+  const fixtures = readdirSync(join(ROOT, 'test/fixtures/configs')).filter((f) => f.endsWith('.json'));
+  assert.equal(fixtures.length, 5);
+  for (const f of fixtures) {
+    const like = f.replace(/\.json$/, '');
+    assert.deepEqual(await randomCheckpointConfig(like, false), JSON.parse(readFileSync(join(ROOT, 'test/fixtures/configs', f), 'utf8')), like);
+  }
   const tiny = (await randomCheckpointConfig('internvl2-4b', true)) as any;
   assert.equal(tiny.llm_config.rope_scaling.short_factor.length, 8);
   assert.equal(tiny.llm_config.vocab_size, 32020);
@@ -128,7 +132,7 @@ test('tiny config keeps the released structure; full-size config is the fixture;
 test('CLI: minivl dev random-checkpoint writes a checkpoint and prints a JSON line; errors are one line', async () => {
   const root = await tmp();
   const out = join(root, 'cli');
-  const r = minivl('dev', 'random-checkpoint', '--like', 'internvl2-2b', '--tiny', '--seed', '5', '--out', out);
+  const r = minivl('dev', 'random-checkpoint', '--like', 'internvl2-2b', '--tiny', '--seed', '5', '--tokenizer', shared('assets/tokenizers/internvl2-2b'), '--out', out);
   assert.equal(r.status, 0, r.stderr);
   const j = JSON.parse(r.stdout);
   assert.equal(j.out, out);

@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { writeRandomCheckpoint } from '../../src/dev/random-checkpoint.ts';
-import { GOLDEN } from '../helpers/paths.ts';
+import { GOLDEN, shared } from '../helpers/paths.ts';
 
 export type Layout = '1b' | '2b' | '4b';
 export const LAYOUTS: Layout[] = ['1b', '2b', '4b'];
@@ -21,7 +21,7 @@ export async function tinyCheckpoints(layouts: Layout[] = LAYOUTS): Promise<{ ro
   const dirs = {} as Record<Layout, string>;
   for (const k of layouts) {
     dirs[k] = join(root, k);
-    await writeRandomCheckpoint({ like: `internvl2-${k}`, tiny: true, out: dirs[k] });
+    await writeRandomCheckpoint({ like: `internvl2-${k}`, tiny: true, out: dirs[k], tokenizerDir: shared('assets/tokenizers', `internvl2-${k}`) });
   }
   return { root, dirs, cleanup: () => rm(root, { recursive: true, force: true }) };
 }

@@ -40,7 +40,7 @@ for (const k of LAYOUTS) {
     }
     const r = await s.result;
     const want = ids(vl, expectedPrompt(k, `${imageBlock(tiles)}\n${q}`));
-    assert.deepEqual(vl.lastPromptIds, want);
+    assert.deepEqual(r.promptIds, want);
     assert.deepEqual(contextRuns(want, tok(vl, '<img>'), tok(vl, '</img>'), tok(vl, '<IMG_CONTEXT>')), [256 * tiles]);
     assert.equal(r.promptTokens, want.length);
     assert.deepEqual(r.images.map((i) => i.numTiles), [tiles]);
@@ -58,7 +58,7 @@ for (const k of LAYOUTS) {
     const q = 'What differs?';
     const r = await vl.chat({ images: [image(PNG), image(JPEG)], question: q, maxNum: 6, generation: { maxNewTokens: 2 } });
     const want = ids(vl, expectedPrompt(k, `Image-1: ${imageBlock(t1)}\nImage-2: ${imageBlock(t2)}\n${q}`));
-    assert.deepEqual(vl.lastPromptIds, want);
+    assert.deepEqual(r.promptIds, want);
     assert.deepEqual(contextRuns(want, tok(vl, '<img>'), tok(vl, '</img>'), tok(vl, '<IMG_CONTEXT>')), [256 * t1, 256 * t2]);
     assert.deepEqual(r.images.map((i) => [i.width, i.height, i.numTiles]), [[100, 50, t1], [1024, 768, t2]]);
   });
@@ -80,7 +80,7 @@ test('multi-turn: history pairs rendered before the new question, images re-expa
   const r1 = await vl.chat({ images: [image('square_448.png')], question: 'First?', maxNum: 2, generation: { maxNewTokens: 3 } });
   const r2 = await vl.chat({ images: [image('square_448.png')], question: 'Second?', history: r1.history, maxNum: 2, generation: { maxNewTokens: 3 } });
   const want = ids(vl, expectedPrompt('2b', 'Second?', [[`${imageBlock(1)}\nFirst?`, r1.text]]));
-  assert.deepEqual(vl.lastPromptIds, want);
+  assert.deepEqual(r2.promptIds, want);
   assert.equal(r2.question, 'Second?'); // no auto <image> on later turns
   assert.deepEqual(r2.history, [[`<image>\nFirst?`, r1.text], ['Second?', r2.text]]);
 });
@@ -100,14 +100,14 @@ test('session: images added on a later turn get Image-k placeholders; vision emb
     const r2 = await s.ask('Two?', { images: [image(JPEG)] }).result;
     assert.equal(encodes, 1); // only the new image
     const want = ids(vl, expectedPrompt('1b', `Image-2: ${imageBlock(1)}\nTwo?`, [[`${imageBlock(1)}\nOne?`, r1.text]]));
-    assert.deepEqual(vl.lastPromptIds, want);
+    assert.deepEqual(r2.promptIds, want);
     assert.equal(r2.history.length, 2);
   } finally {
     vl.model.encodeImages = orig;
   }
   s.reset();
-  await s.ask('Three?').result;
-  assert.deepEqual(vl.lastPromptIds, ids(vl, expectedPrompt('1b', 'Three?')));
+  const r3 = await s.ask('Three?').result;
+  assert.deepEqual(r3.promptIds, ids(vl, expectedPrompt('1b', 'Three?')));
 });
 
 test('withImagePlaceholders: <image> for a lone image, Image-k otherwise, explicit placeholders kept', () => {
@@ -120,8 +120,8 @@ test('withImagePlaceholders: <image> for a lone image, Image-k otherwise, explic
 
 test('text-only chat, custom system message, images as Buffer and as decoded pixels', async () => {
   const vl = vls['4b'];
-  await vl.chat({ question: 'Hi', systemMessage: 'Be brief.', generation: { maxNewTokens: 1 } });
-  assert.deepEqual(vl.lastPromptIds, ids(vl, expectedPrompt('4b', 'Hi', [], 'Be brief.')));
+  const r = await vl.chat({ question: 'Hi', systemMessage: 'Be brief.', generation: { maxNewTokens: 1 } });
+  assert.deepEqual(r.promptIds, ids(vl, expectedPrompt('4b', 'Hi', [], 'Be brief.')));
   const fromPath = (await vl.prepare({ images: image(JPEG), question: 'x', maxNum: 2 })).promptIds;
   const fromBuffer = (await vl.prepare({ images: await readFile(image(JPEG)), question: 'x', maxNum: 2 })).promptIds;
   const fromPixels = (await vl.prepare({ images: await loadImage(image(JPEG)), question: 'x', maxNum: 2 })).promptIds;

@@ -1,11 +1,12 @@
-// Runs the real CLI as `npx minivl ...` does: `minivl()` spawns bin/minivl.mjs once per call; `minivlBatch()`
+// Runs the real CLI from src/ (through tsx, as scripts/minivl-src.mjs does; the built bin/minivl.mjs is
+// tested by test/package.test.ts): `minivl()` spawns it once per call; `minivlBatch()`
 // runs many argument lists through src/cli/main.ts in ONE child process (test/helpers/cli-batch.ts), so
 // a test of dozens of error cases costs one Node start instead of dozens.
 import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import { join } from 'node:path';
 import { ROOT } from './paths.ts';
 
-export const BIN = join(ROOT, 'bin', 'minivl.mjs');
+export const BIN = join(ROOT, 'scripts', 'minivl-src.mjs');
 
 /** `minivl ...args` to completion; stdout/stderr as text, `status` the exit code. */
 export function minivl(...args: string[]): SpawnSyncReturns<string> {

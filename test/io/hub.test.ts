@@ -218,7 +218,7 @@ test('Ctrl-C during a download: the process ends with a one-line error, the part
     srv.stallOnce('model.safetensors', 200_000);
     const script = `import { resolveModel } from ${JSON.stringify(join(ROOT, 'src/io/hub.ts'))};
       import { reportError } from ${JSON.stringify(join(ROOT, 'src/cli/main.ts'))};
-      resolveModel(${JSON.stringify(REPO)}, { endpoint: ${JSON.stringify(srv.url)}, cacheDir: ${JSON.stringify(cache)}, progress: null })
+      resolveModel(${JSON.stringify(REPO)}, { endpoint: ${JSON.stringify(srv.url)}, cacheDir: ${JSON.stringify(cache)}, progress: null, handleSigint: true })
         .then(() => process.exit(0), (e) => process.exit(reportError(e)));`;
     const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
     let stderr = '';

@@ -1,0 +1,41 @@
+// Accuracy of int8 / int4 (and fp16) against this project's fp32 forward on a FULL-SIZE checkpoint (the
+// tiny golden models have 64-wide layers = two 32-blocks per row, which overstates quantization error):
+// one 448 tile of a real photo + a 300-token prompt with its 256 image tokens; vision embeddings and
+// logits rel-L2 at every position, top-1 agreement where the fp32 top-2 margin > 1e-2, 12 greedy tokens
+// (recomputed without a cache, like the goldens). One model in memory at a time (fp32 first).
+//   flock /tmp/minivl-heavy.lock node --import tsx bench/accuracy.ts --dir /work/ckpt/internvl2-1b [--dtypes int8,int4]
+import { availableParallelism, cpus, loadavg } from 'node:os';
+import { parseArgs } from 'node:util';
+import { Model } from '../src/runtime/model.ts';
+import { forwardAll, quantMetrics } from '../src/runtime/parity-quant.ts';
+import { defaultQuantPolicy, parsePrecision } from '../src/runtime/precision.ts';
+import { syntheticIds } from '../src/runtime/bench.ts';
+import { preprocessImage } from '../src/image/index.ts';
+
+const { values } = parseArgs({ options: { dir: { type: 'string', default: '/work/ckpt/internvl2-1b' }, dtypes: { type: 'string', default: 'int8,int4' }, steps: { type: 'string', default: '12' }, 'lm-head': { type: 'string' } } });
+// --lm-head 4|8|none overrides the head's bits (default: defaultQuantPolicy) to measure that choice.
+const lmHead = values['lm-head'];
+console.log(`machine: ${cpus()[0]?.model} x${availableParallelism()} | load ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
+const photo = new URL('../../shared/golden/images/photo_demo1.jpg', import.meta.url).pathname;
+const steps = Number(values.steps);
+
+const fp32 = await Model.load(values.dir!);
+const IMG_CONTEXT = 151648;
+const pre = await preprocessImage(photo, { maxNum: 1, useThumbnail: false });
+const inp = {
+  pixelValues: pre.pixelValues, tiles: pre.numTiles, imgContextId: IMG_CONTEXT,
+  ids: [...syntheticIds(20, 100, 30000, 3), 151646, ...new Array(256 * pre.numTiles).fill(IMG_CONTEXT), 151647, ...syntheticIds(24, 100, 30000, 5)],
+  textIds: syntheticIds(40, 100, 30000, 11),
+};
+const ref = await forwardAll(fp32, inp, steps);
+const V = fp32.config.llm.vocabSize;
+await fp32.release();
+for (const d of values.dtypes!.split(',')) {
+  const dtype = parsePrecision(d);
+  const quantPolicy = lmHead === undefined ? undefined : { ...defaultQuantPolicy(dtype), lmHeadBits: lmHead === 'none' ? null : (Number(lmHead) as 4 | 8) };
+  const m = await Model.load(values.dir!, { dtype, quantPolicy });
+  const ours = await forwardAll(m, inp, steps);
+  await m.release();
+  const r = quantMetrics(ours, ref, V, dtype);
+  console.log(JSON.stringify({ dtype, lm_head_bits: quantPolicy?.lmHeadBits ?? defaultQuantPolicy(dtype).lmHeadBits, vit_embeds_rel_l2: r.vit_embeds_rel_l2, logits_rel_l2: r.logits_rel_l2, text_logits_rel_l2: r.text_logits_rel_l2, top1_agreement: r.top1_agreement, top1_rows: r.top1_rows, greedy_equal: r.greedy_equal, greedy_prefix: r.greedy_prefix, failed: r.failed }));
+}

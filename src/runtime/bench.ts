@@ -1,0 +1,137 @@
+/**
+ * The measurements behind `minivl bench` (DESIGN.md: one JSON line): cold and warm load, vision per
+ * tile, prefill tokens/s, cached decode tokens/s at a given context, peak RSS. Inputs are synthetic
+ * (fixed pseudo-random pixels and token ids): speed does not depend on their values.
+ */
+import { readFileSync } from 'node:fs';
+import { availableParallelism, cpus, loadavg } from 'node:os';
+import { Model } from './model.ts';
+import { DecodeState } from './decode.ts';
+import type { Precision } from './precision.ts';
+import type { DeviceRequest } from '../host/types.ts';
+
+export interface BenchOptions {
+  modelDir: string;
+  dtype?: Precision;
+  /** Execution device (default cpu); the result's `device` says where it ran. */
+  device?: DeviceRequest;
+  /** Vision tiles per call (default 1). */
+  tiles?: number;
+  /** Prefill length in tokens (default 1024). */
+  prefill?: number;
+  /** Context before the timed decode steps (default 1024). */
+  context?: number;
+  /** Timed decode steps (default 32). */
+  steps?: number;
+  threads?: number;
+  /** ORT session option disable_prepacking (measured per precision: README "Precisions"). */
+  disablePrepacking?: boolean;
+  weightCacheRoot?: string;
+  log?: (msg: string) => void;
+  /** Load warnings (a device fallback). */
+  warn?: (msg: string) => void;
+}
+
+export interface BenchResult {
+  dtype: Precision;
+  device: string;
+  load_s: number;
+  warm_load_s: number;
+  /** Seconds spent converting weights during the cold load (0 when the cache entry existed). */
+  convert_s: number;
+  vision_ms_per_tile: number;
+  prefill_tok_s: number;
+  decode_tok_s: number;
+  context: number;
+  peak_rss_gib: number;
+  threads: number;
+  prepacking: boolean;
+  machine: string;
+}
+
+export function machineDescription(): string {
+  const la = loadavg().map((x) => x.toFixed(2)).join(' ');
+  return `${cpus()[0]?.model ?? 'cpu'} x${availableParallelism()}, node ${process.version}, load ${la}`;
+}
+
+/**
+ * Peak resident memory of this process. Linux: VmHWM of /proc/self/status, because getrusage's maxRSS
+ * survives fork + exec (a child started by a big parent reports the parent's peak).
+ */
+export function peakRssGiB(): number {
+  try {
+    const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync('/proc/self/status', 'utf8'));
+    if (m) return (Number(m[1]) * 1024) / 2 ** 30;
+  } catch {
+    // not Linux
+  }
+  return (process.resourceUsage().maxRSS * 1024) / 2 ** 30;
+}
+
+/** Deterministic token ids in [lo, hi) (a linear congruential sequence). */
+export function syntheticIds(n: number, lo: number, hi: number, seed = 1): number[] {
+  let s = seed;
+  return Array.from({ length: n }, () => {
+    s = (s * 1103515245 + 12345) % 2147483648;
+    return lo + (s % (hi - lo));
+  });
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+export async function runBench(o: BenchOptions): Promise<BenchResult> {
+  const dtype = o.dtype ?? 'fp32';
+  const threads = o.threads ?? availableParallelism();
+  const loadOpts = { dtype, device: o.device, intraOpNumThreads: threads, disablePrepacking: o.disablePrepacking, weightCacheRoot: o.weightCacheRoot, log: o.log, warn: o.warn };
+  let t = performance.now();
+  let model = await Model.load(o.modelDir, loadOpts);
+  const loadS = (performance.now() - t) / 1000;
+  const convertS = model.weightCache?.built ? model.weightCache.buildSeconds : 0;
+  await model.release();
+  t = performance.now();
+  model = await Model.load(o.modelDir, loadOpts);
+  const warmLoadS = (performance.now() - t) / 1000;
+  try {
+    const cfg = model.config;
+    const tiles = o.tiles ?? 1;
+    const S = cfg.imageSize;
+    const pixels = new Float32Array(tiles * 3 * S * S).map((_, i) => Math.sin(i * 0.37));
+    const vis: number[] = [];
+    for (let r = 0; r < 2; r++) {
+      t = performance.now();
+      await model.encodeImages(pixels, tiles);
+      vis.push((performance.now() - t) / tiles);
+    }
+    o.log?.(`minivl: bench: vision ${median(vis).toFixed(0)} ms/tile`);
+
+    const V = cfg.llm.vocabSize;
+    const prefillN = o.prefill ?? 1024;
+    const pre: number[] = [];
+    for (let r = 0; r < 2; r++) {
+      const st = new DecodeState(model, prefillN + 8);
+      const e = await model.embed(syntheticIds(prefillN, 100, Math.min(V, 30000), r + 1));
+      t = performance.now();
+      await st.feed(e);
+      pre.push((performance.now() - t) / 1000);
+    }
+    o.log?.(`minivl: bench: prefill ${(prefillN / median(pre)).toFixed(1)} tok/s`);
+
+    const context = o.context ?? 1024;
+    const steps = o.steps ?? 32;
+    const st = new DecodeState(model, context + steps + 8);
+    await st.feed(await model.embed(syntheticIds(context, 100, Math.min(V, 30000), 7)));
+    const ids = syntheticIds(steps + 2, 100, Math.min(V, 30000), 9);
+    await st.step(ids[0]!); // first step after a prefill pays the cache growth
+    t = performance.now();
+    for (let i = 1; i <= steps; i++) await st.step(ids[i]!);
+    const decodeTokS = steps / ((performance.now() - t) / 1000);
+    return {
+      dtype, device: model.device,
+      load_s: loadS, warm_load_s: warmLoadS, convert_s: convertS,
+      vision_ms_per_tile: median(vis), prefill_tok_s: prefillN / median(pre), decode_tok_s: decodeTokS, context,
+      peak_rss_gib: peakRssGiB(), threads, prepacking: !o.disablePrepacking, machine: machineDescription(),
+    };
+  } finally {
+    await model.release();
+  }
+}

@@ -1,0 +1,103 @@
+/**
+ * A WeightSource whose tensors live in one converted-weights file (`weights.bin` of a cache entry):
+ * as the graphs are built, every tensor they ask for is given a place in that file (its size follows
+ * from shape and precision alone), so the graphs are final before any byte is converted. The
+ * resulting plan is what weight-cache.ts compares with a cached entry and, if needed, writes.
+ *
+ * One file for all tensors of a graph because ORT resolves external data against one folder, and the
+ * quantized tensors cannot live in the checkpoint's folder (never written to).
+ */
+import type { Checkpoint } from '../io/checkpoint.ts';
+import { fail } from '../errors.ts';
+import { dtypeSize, numel } from '../io/safetensors.ts';
+import { checkShape, type QuantizedLinearRef, type WeightRef, type WeightSource } from '../model/weights.ts';
+import { linearBits, type Precision, type QuantPolicy } from './precision.ts';
+import { quantBlocks, type QuantBits } from './quantize.ts';
+
+export const WEIGHTS_FILE = 'weights.bin';
+
+/** Byte ranges start on 64-byte boundaries (cache lines; the vector loads of ORT's kernels). */
+const ALIGN = 64;
+
+export type PlanEntry =
+  /** The checkpoint tensor's bytes as stored (norms, biases, embeddings, convolution). */
+  | { kind: 'copy'; name: string; dtype: string; shape: number[]; offset: number; length: number }
+  /** A float tensor stored as float16. */
+  | { kind: 'f16'; name: string; shape: number[]; offset: number; length: number }
+  /** A linear weight [n, k] as MatMulNBits blocks: packed codes, then float32 scales. */
+  | {
+      kind: 'quant'; name: string; bits: QuantBits; blockSize: number; n: number; k: number;
+      packedOffset: number; packedLength: number; scalesOffset: number; scalesLength: number;
+    };
+
+export class ConvertedWeightSource implements WeightSource {
+  private readonly entries = new Map<string, PlanEntry>();
+  private size = 0;
+
+  constructor(
+    private readonly ckpt: Checkpoint,
+    readonly precision: Precision,
+    readonly policy: QuantPolicy,
+    /** The cache entry's folder (ORT's external-data folder). */
+    readonly externalFolder: string,
+    /** The LLM output matrix (lm_head, or the tied embedding): quantized with `policy.lmHeadBits`. */
+    private readonly lmHead: string,
+  ) {
+    if (precision === 'fp32') throw new Error('ConvertedWeightSource: fp32 reads the checkpoint in place');
+  }
+
+  /** The plan in file order, and the file's size. */
+  plan(): { entries: PlanEntry[]; size: number } {
+    return { entries: [...this.entries.values()], size: this.size };
+  }
+
+  private place(length: number): number {
+    const offset = Math.ceil(this.size / ALIGN) * ALIGN;
+    this.size = offset + length;
+    return offset;
+  }
+
+  ref(name: string): WeightRef {
+    const info = this.ckpt.tensor(name);
+    const key = `ref:${name}`;
+    let e = this.entries.get(key);
+    if (!e) {
+      if (this.precision === 'fp16' && info.dtype !== 'F16') {
+        if (info.dtype !== 'BF16' && info.dtype !== 'F32') fail(`${this.ckpt.dir}: tensor '${name}' has dtype ${info.dtype}; expected BF16, F16 or F32`);
+        const length = numel(info.shape) * 2;
+        e = { kind: 'f16', name, shape: info.shape, offset: this.place(length), length };
+      } else {
+        const length = numel(info.shape) * dtypeSize(info.dtype);
+        e = { kind: 'copy', name, dtype: info.dtype, shape: info.shape, offset: this.place(length), length };
+      }
+      this.entries.set(key, e);
+    }
+    if (e.kind === 'quant') throw new Error('unreachable');
+    const dtype = e.kind === 'f16' ? 'F16' : e.dtype;
+    return { name, dtype, shape: info.shape, data: { kind: 'external', location: WEIGHTS_FILE, offset: e.offset, length: e.length } };
+  }
+
+  quantized(name: string, shape: readonly [number, number]): QuantizedLinearRef | null {
+    const bits = name === this.lmHead ? this.policy.lmHeadBits : linearBits(this.precision);
+    if (bits === null) return null;
+    checkShape(name, this.ckpt.tensor(name).shape, shape);
+    const key = `quant:${name}`;
+    let e = this.entries.get(key);
+    if (!e) {
+      const [n, k] = shape;
+      const blocks = quantBlocks(k, this.policy.blockSize);
+      const packedLength = n * blocks * ((this.policy.blockSize * bits) / 8);
+      const packedOffset = this.place(packedLength);
+      const scalesLength = n * blocks * 4;
+      const scalesOffset = this.place(scalesLength);
+      e = { kind: 'quant', name, bits, blockSize: this.policy.blockSize, n, k, packedOffset, packedLength, scalesOffset, scalesLength };
+      this.entries.set(key, e);
+    }
+    if (e.kind !== 'quant') throw new Error('unreachable');
+    return {
+      bits: e.bits, blockSize: e.blockSize, n: e.n, k: e.k,
+      packed: { kind: 'external', location: WEIGHTS_FILE, offset: e.packedOffset, length: e.packedLength },
+      scales: { kind: 'external', location: WEIGHTS_FILE, offset: e.scalesOffset, length: e.scalesLength },
+    };
+  }
+}

@@ -1,0 +1,97 @@
+/**
+ * Block quantization of a linear weight W [N, K] (PyTorch layout: one row per output) into the
+ * input layout of com.microsoft `MatMulNBits`:
+ *   B       uint8 [N, ceil(K / block), block · bits / 8]   codes of each block, low nibble first (4-bit)
+ *   scales  float32 [N, ceil(K / block)]
+ *   (no zero_points input: the op's default zero point is 2^(bits−1), i.e. symmetric codes)
+ * dequantized as (code − 2^(bits−1)) · scale.
+ *
+ * The scale is chosen like llama.cpp's q4_0 / q8_0: the block's value of largest magnitude maps to the
+ * most negative code (−8 / −128), which uses the whole asymmetric code range for that value's sign.
+ * Written by hand because no npm package quantizes into MatMulNBits' layout.
+ */
+export type QuantBits = 4 | 8;
+
+export interface QuantizedMatrix {
+  bits: QuantBits;
+  blockSize: number;
+  /** Rows (output features). */
+  n: number;
+  /** Columns (input features). */
+  k: number;
+  /** [n, blocks, blockSize · bits / 8] */
+  packed: Uint8Array;
+  /** [n, blocks] */
+  scales: Float32Array;
+}
+
+export function quantBlocks(k: number, blockSize: number): number {
+  return Math.ceil(k / blockSize);
+}
+
+/**
+ * Quantizes a row-major float32 matrix [n, k]. A last partial block is padded with zeros (code = zero point).
+ */
+export function quantizeMatrix(w: Float32Array, n: number, k: number, bits: QuantBits, blockSize: number): QuantizedMatrix {
+  if (w.length !== n * k) throw new Error(`quantizeMatrix: ${w.length} values for [${n}, ${k}]`);
+  if (blockSize < 16 || (blockSize & (blockSize - 1)) !== 0) throw new Error(`quantizeMatrix: block size ${blockSize} is not a power of two ≥ 16`);
+  const blocks = quantBlocks(k, blockSize);
+  const blob = (blockSize * bits) / 8;
+  const packed = new Uint8Array(n * blocks * blob);
+  const scales = new Float32Array(n * blocks);
+  const zp = 1 << (bits - 1); // 8 or 128
+  const qmax = (1 << bits) - 1; // 15 or 255
+  const codes = new Uint8Array(blockSize);
+  for (let r = 0; r < n; r++) {
+    const row = r * k;
+    for (let b = 0; b < blocks; b++) {
+      const start = b * blockSize;
+      const end = Math.min(start + blockSize, k);
+      let amax = 0;
+      let vmax = 0;
+      for (let i = start; i < end; i++) {
+        const v = w[row + i]!;
+        const a = Math.abs(v);
+        if (a > amax) {
+          amax = a;
+          vmax = v;
+        }
+      }
+      // Scale stored as float32; codes are computed with that exact float32 scale.
+      const d = Math.fround(vmax / -zp);
+      const inv = d !== 0 ? 1 / d : 0;
+      codes.fill(zp);
+      for (let i = start; i < end; i++) {
+        const q = Math.round(w[row + i]! * inv) + zp;
+        codes[i - start] = q < 0 ? 0 : q > qmax ? qmax : q;
+      }
+      scales[r * blocks + b] = d;
+      const out = (r * blocks + b) * blob;
+      if (bits === 8) {
+        packed.set(codes, out);
+      } else {
+        for (let i = 0; i < blob; i++) packed[out + i] = codes[2 * i]! | (codes[2 * i + 1]! << 4);
+      }
+    }
+  }
+  return { bits, blockSize, n, k, packed, scales };
+}
+
+/** The float32 matrix [n, k] the op computes with (for tests and error estimates). */
+export function dequantizeMatrix(q: QuantizedMatrix): Float32Array {
+  const { n, k, bits, blockSize } = q;
+  const blocks = quantBlocks(k, blockSize);
+  const blob = (blockSize * bits) / 8;
+  const zp = 1 << (bits - 1);
+  const out = new Float32Array(n * k);
+  for (let r = 0; r < n; r++) {
+    for (let i = 0; i < k; i++) {
+      const b = Math.floor(i / blockSize);
+      const j = i - b * blockSize;
+      const base = (r * blocks + b) * blob;
+      const code = bits === 8 ? q.packed[base + j]! : (q.packed[base + (j >> 1)]! >> ((j & 1) * 4)) & 15;
+      out[r * k + i] = (code - zp) * q.scales[r * blocks + b]!;
+    }
+  }
+  return out;
+}

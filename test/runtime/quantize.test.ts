@@ -1,0 +1,59 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { GraphBuilder } from '../../src/graph/builder.ts';
+import { quantizeMatrix, dequantizeMatrix } from '../../src/runtime/quantize.ts';
+import { createSession, ort } from '../../src/runtime/session.ts';
+
+test('4-bit blocks: the largest magnitude maps to code 0 (-8 · scale), codes packed low nibble first', () => {
+  // One row, K = 32: values -8..7 times 0.5 → scale = -4 / -8 = 0.5, code = v/0.5 + 8 = 0..15.
+  const w = Float32Array.from({ length: 32 }, (_, i) => ((i % 16) - 8) * 0.5);
+  const q = quantizeMatrix(w, 1, 32, 4, 32);
+  assert.deepEqual([...q.scales], [0.5]);
+  assert.equal(q.packed.length, 16);
+  assert.equal(q.packed[0], 0 | (1 << 4));
+  assert.equal(q.packed[7], 14 | (15 << 4));
+  assert.deepEqual([...dequantizeMatrix(q)], [...w]);
+});
+
+test('8-bit blocks: scale = value of largest magnitude / -128; a partial last block is zero-padded', () => {
+  const w = new Float32Array(40);
+  w[0] = 2.56; w[1] = -1.28; w[39] = 1;
+  const q = quantizeMatrix(w, 1, 40, 8, 32);
+  assert.equal(q.scales.length, 2);
+  assert.equal(q.scales[0], Math.fround(2.56 / -128));
+  assert.equal(q.packed[0], 0);
+  assert.equal(q.packed[1], 192);
+  assert.equal(q.packed[32 + 7], 0); // the 1.0 at k=39 is the second block's largest: code 0
+  assert.equal(q.packed[32 + 8], 128); // padding = zero point
+  const d = dequantizeMatrix(q);
+  assert.ok(Math.abs(d[1]! + 1.28) < 1e-6 && d[39] === 1);
+});
+
+test('ONNX Runtime MatMulNBits reads the layout as written (4 and 8 bits, float32 accuracy level)', async () => {
+  const [N, K, M] = [48, 96, 3];
+  let seed = 1;
+  const rnd = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648) - 0.5;
+  const w = Float32Array.from({ length: N * K }, rnd);
+  const x = Float32Array.from({ length: M * K }, rnd);
+  for (const bits of [4, 8] as const) {
+    const q = quantizeMatrix(w, N, K, bits, 32);
+    const deq = dequantizeMatrix(q);
+    const g = new GraphBuilder('q');
+    const xi = g.input('x', 'float32', [M, K]);
+    const b = g.initializer({ name: 'b', dtype: 'uint8', dims: [N, K / 32, (32 * bits) / 8], data: { kind: 'raw', bytes: q.packed } });
+    const s = g.initializer({ name: 's', dtype: 'float32', dims: [N * (K / 32)], data: { kind: 'raw', bytes: new Uint8Array(q.scales.buffer) } });
+    g.output(g.matMulNBits(xi, b, s, { k: K, n: N, bits, blockSize: 32, accuracyLevel: 1 }), 'y', 'float32');
+    const sess = await createSession(g.toBytes());
+    const y = (await sess.run({ x: new ort.Tensor('float32', x, [M, K]) })).y!.data as Float32Array;
+    await sess.release();
+    let maxErr = 0;
+    for (let m = 0; m < M; m++) {
+      for (let n = 0; n < N; n++) {
+        let ref = 0;
+        for (let k = 0; k < K; k++) ref += x[m * K + k]! * deq[n * K + k]!;
+        maxErr = Math.max(maxErr, Math.abs(y[m * N + n]! - ref));
+      }
+    }
+    assert.ok(maxErr < 1e-5, `${bits} bits: max |y - x·deq(W)ᵀ| = ${maxErr}`);
+  }
+});
