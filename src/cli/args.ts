@@ -119,3 +119,8 @@ export function outputFile(flag: string, path: string): string {
 export function printJson(value: unknown): void {
   process.stdout.write(`${JSON.stringify(value)}\n`);
 }
+
+/** A library warning (the `warn` callback of load/parity/bench) as the CLI shows it: one line on stderr. */
+export function printWarning(message: string): void {
+  process.stderr.write(`minivl: warning: ${message}\n`);
+}

@@ -1,7 +1,7 @@
 import { runBench } from '../runtime/bench.ts';
 import { parsePrecision } from '../runtime/precision.ts';
 import { parseDevice } from '../runtime/device.ts';
-import { inputDir, intFlag, parseCommandArgs, printJson, required, type CommandSpec } from './args.ts';
+import { inputDir, intFlag, parseCommandArgs, printJson, printWarning, required, type CommandSpec } from './args.ts';
 
 const CMD: CommandSpec = {
   name: 'bench',
@@ -58,7 +58,7 @@ export async function run(argv: string[]): Promise<number> {
     threads: intFlag('--threads', values.threads, { min: 1 }),
     disablePrepacking: values['disable-prepacking'],
     log: (m) => process.stderr.write(`${m}\n`),
-    warn: (m) => process.stderr.write(`minivl: warning: ${m}\n`),
+    warn: printWarning,
   });
   printJson(result);
   return 0;

@@ -7,7 +7,7 @@ import { MiniVL, GenerationAbortedError, type ChatSession, type ChatStream, type
 import type { GenerationOptions } from '../generate/generate.ts';
 import { resolveSamplingOptions } from '../generate/sampling.ts';
 import { parseDevice } from '../runtime/device.ts';
-import { inputDir, intFlag, numFlag, outputFile, parseCommandArgs, required, type CommandSpec } from './args.ts';
+import { inputDir, intFlag, numFlag, outputFile, parseCommandArgs, printWarning, required, type CommandSpec } from './args.ts';
 
 const CMD: CommandSpec = {
   name: 'chat',
@@ -115,7 +115,7 @@ export async function run(argv: string[]): Promise<number> {
     // The library is silent unless asked: the CLI shows download progress and owns Ctrl-C.
     const hub = { progress: process.stderr, handleSigint: false };
     if (v.lora !== undefined) inputDir('--lora', v.lora);
-    const warn = (m: string) => (status.clear(), process.stderr.write(`minivl: warning: ${m}\n`));
+    const warn = (m: string) => (status.clear(), printWarning(m));
     const device = parseDevice(v.device ?? 'cpu');
     const vl = await MiniVL.load(model, { hub, systemMessage: v.system, lora: v.lora, device, warn, onProgress: (e) => status.progress(e), signal: sigint.signal });
     status.clear();

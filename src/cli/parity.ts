@@ -2,7 +2,7 @@ import { runParity } from '../runtime/parity.ts';
 import { parsePrecision } from '../runtime/precision.ts';
 import { parseDevice } from '../runtime/device.ts';
 import { runLoraParity, withLoraParity } from '../runtime/lora-parity.ts';
-import { inputDir, inputFile, parseCommandArgs, printJson, required, type CommandSpec } from './args.ts';
+import { inputDir, inputFile, parseCommandArgs, printJson, printWarning, required, type CommandSpec } from './args.ts';
 
 const CMD: CommandSpec = {
   name: 'parity',
@@ -53,8 +53,7 @@ export async function run(argv: string[]): Promise<number> {
   if (loraGoldenFile !== undefined) inputFile('--lora-golden', loraGoldenFile);
   const dtype = parsePrecision(values.dtype ?? 'fp32');
   const device = parseDevice(values.device ?? 'cpu');
-  const warn = (m: string) => process.stderr.write(`minivl: warning: ${m}\n`);
-  const base = await runParity({ modelDir, goldenFile, pixelValuesFile, dtype, device, warn });
+  const base = await runParity({ modelDir, goldenFile, pixelValuesFile, dtype, device, warn: printWarning });
   const report = loraGoldenFile === undefined ? base : withLoraParity(base, await runLoraParity({ modelDir, loraGoldenFile, pixelValuesFile }));
   printJson(report);
   if (!report.ok) process.stderr.write(`minivl: parity: outside tolerance: ${report.failed.join(', ')}\n`);

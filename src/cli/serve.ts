@@ -5,7 +5,7 @@ import { fail } from '../errors.ts';
 import { MiniVL } from '../minivl.ts';
 import { createServer } from '../serve/server.ts';
 import { parsePrecision } from '../runtime/precision.ts';
-import { inputDir, intFlag, parseCommandArgs, required, type CommandSpec } from './args.ts';
+import { inputDir, intFlag, parseCommandArgs, printWarning, required, type CommandSpec } from './args.ts';
 
 const CMD: CommandSpec = {
   name: 'serve',
@@ -70,7 +70,7 @@ export async function run(argv: string[]): Promise<number> {
   const graceMs = (intFlag('--grace-s', v['grace-s'], { min: 0 }) ?? 10) * 1000;
 
   if (v.lora !== undefined) inputDir('--lora', v.lora);
-  const vl = await MiniVL.load(model, { dtype, lora: v.lora, threads: intFlag('--threads', v.threads, { min: 1 }), warn: (m) => process.stderr.write(`minivl: warning: ${m}\n`) });
+  const vl = await MiniVL.load(model, { dtype, lora: v.lora, threads: intFlag('--threads', v.threads, { min: 1 }), warn: printWarning });
   const server = createServer(vl, {
     modelName: v['model-name'] ?? basename(vl.dir),
     apiKey: v['api-key'] ?? process.env.MINIVL_API_KEY ?? null,

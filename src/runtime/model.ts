@@ -390,7 +390,11 @@ export class Model {
     if (!this.decoderOutputs) return (await this.decoder.run(feeds, names)) as Record<string, ort.Tensor>;
     const all = (await this.decoder.run(feeds, this.decoderOutputs)) as Record<string, ort.Tensor>;
     const wanted = new Set(names);
-    for (const [k, t] of Object.entries(all)) if (!wanted.has(k)) (t.location === 'gpu-buffer' ? t.dispose() : undefined, delete all[k]);
+    for (const [k, t] of Object.entries(all)) {
+      if (wanted.has(k)) continue;
+      if (t.location === 'gpu-buffer') t.dispose(); // a GPU tensor nobody asked for: free it now
+      delete all[k];
+    }
     return all;
   }
 

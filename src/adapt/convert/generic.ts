@@ -9,7 +9,7 @@ import { fail } from '../../errors.ts';
 import { formatBox, normalizeBox } from '../format/boxes.ts';
 import type { ChatRecord } from '../format/record.ts';
 import { vqaRecord } from './medical.ts';
-import { groundingRecord, pixelBoxProblem } from './remote-sensing.ts';
+import { checkedBoxImageSize, groundingRecord } from './remote-sensing.ts';
 import { convertRows, singleTurn, type RowResult } from './rows.ts';
 import { readRows, text } from './source.ts';
 import type { ConvertContext, ConvertOutcome, Converter } from './types.ts';
@@ -64,15 +64,9 @@ export const generic: Converter = {
       if (task === 'grounding' && !expr) return { skip: 'empty referring expression', detail: `column '${f.question}' is empty` };
       const box = readBox(row[f.box]);
       if (!box) return { skip: 'no box', detail: `column '${f.box}' holds no [x1, y1, x2, y2]` };
-      let width = Number(row.width);
-      let height = Number(row.height);
-      if (!(width > 0 && height > 0)) {
-        const s = await images.size(image);
-        if (typeof s === 'string') return { skip: 'missing image', detail: s };
-        ({ width, height } = s);
-      }
-      const problem = pixelBoxProblem(box, width, height);
-      if (problem) return { skip: 'box outside the image', detail: problem };
+      const size = await checkedBoxImageSize(row, image, box, images);
+      if ('skip' in size) return size;
+      const { width, height } = size;
       if (task === 'region') {
         const answer = text(row, f.answer);
         if (!answer) return { skip: 'empty answer', detail: `column '${f.answer}' is empty` };

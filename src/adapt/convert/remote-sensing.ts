@@ -37,6 +37,27 @@ export function pixelBoxProblem(b: readonly number[], width: number, height: num
   return null;
 }
 
+/**
+ * The size of the image a pixel box lives on — the row's `width`/`height` when both are positive, else the
+ * image file's — once the box is checked against it; or why the row is skipped.
+ */
+export async function checkedBoxImageSize(
+  row: Record<string, unknown>,
+  image: string,
+  box: readonly number[],
+  images: { size(rel: string): Promise<{ width: number; height: number } | string> },
+): Promise<{ width: number; height: number } | { skip: string; detail: string }> {
+  let width = Number(row.width);
+  let height = Number(row.height);
+  if (!(width > 0 && height > 0)) {
+    const s = await images.size(image);
+    if (typeof s === 'string') return { skip: 'missing image', detail: s };
+    ({ width, height } = s);
+  }
+  const problem = pixelBoxProblem(box, width, height);
+  return problem ? { skip: 'box outside the image', detail: problem } : { width, height };
+}
+
 // --- DIOR-RSVG ---------------------------------------------------------------------------------
 
 /** One object of a VOC annotation. */
@@ -122,16 +143,10 @@ async function diorRow(row: Record<string, unknown>, index: number, images: { si
   if (!image) return { skip: 'no image path' };
   if (!expr) return { skip: 'empty referring expression' };
   if (!Array.isArray(bbox)) return { skip: 'no box', detail: 'expected bbox: [x1, y1, x2, y2] in pixels' };
-  let width = Number(row.width);
-  let height = Number(row.height);
-  if (!(width > 0 && height > 0)) {
-    const s = await images.size(image);
-    if (typeof s === 'string') return { skip: 'missing image', detail: s };
-    ({ width, height } = s);
-  }
   const box = bbox.map(Number);
-  const problem = pixelBoxProblem(box, width, height);
-  if (problem) return { skip: 'box outside the image', detail: problem };
+  const size = await checkedBoxImageSize(row, image, box, images);
+  if ('skip' in size) return size;
+  const { width, height } = size;
   const id = typeof row.id === 'number' || typeof row.id === 'string' ? row.id : index;
   return { record: groundingRecord(id, image, expr, box, width, height), sourceImages: [image] };
 }
