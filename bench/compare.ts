@@ -20,6 +20,7 @@ import { openModelCheckpoint } from '../src/model/inventory.ts';
 import { createSession, ort } from '../src/runtime/session.ts';
 import { GraphBuilder } from '../src/graph/builder.ts';
 import { writeQwen2Gguf, type GgufType } from './compare/gguf.ts';
+import { defaultQuantPolicy } from '../src/runtime/precision.ts';
 
 const run = promisify(execFile);
 const { values } = parseArgs({
@@ -62,15 +63,18 @@ for (const e of engines.filter((x) => x.startsWith('llama-'))) {
 
 // ---- decode weight bytes per token (the LLM matrices a step reads; the embedding table is gathered) ----
 const l = cfg.llm;
-const perLayer = l.hiddenSize * (l.numHeads + 2 * l.numKvHeads) * l.headDim + l.numHeads * l.headDim * l.hiddenSize + 3 * l.hiddenSize * l.intermediateSize;
-const linearParams = l.numLayers * perLayer;
+// The linears a norm feeds (q/k/v, gate/up) and the others (o, down): int8 stores the first per channel.
+const normedParams = l.numLayers * (l.hiddenSize * (l.numHeads + 2 * l.numKvHeads) * l.headDim + 2 * l.hiddenSize * l.intermediateSize);
+const otherParams = l.numLayers * (l.numHeads * l.headDim * l.hiddenSize + l.hiddenSize * l.intermediateSize);
+const linearParams = normedParams + otherParams;
 const headParams = l.vocabSize * l.hiddenSize;
-const bytesPer = { fp32: 4, q8: 1 + 4 / 32, q4: 0.5 + 4 / 32 }; // MatMulNBits: codes + one f32 scale per 32
+const bytesPer = { fp32: 4, q8: 1 + 4 / 32, q4: 0.5 + 4 / 32, c8: 1 }; // MatMulNBits: codes + one f32 scale per 32; channels: int8 codes
+const headPolicy = defaultQuantPolicy('int4').lmHeadBits === 4 ? bytesPer.q4 : bytesPer.q8;
 const minivlBytes: Record<string, number> = {
   'minivl-fp32': (linearParams + headParams) * 4,
   'minivl-fp16': (linearParams + headParams) * 4, // Casts fold to f32 on the CPU
-  'minivl-int8': (linearParams + headParams) * bytesPer.q8,
-  'minivl-int4': linearParams * bytesPer.q4 + headParams * bytesPer.q8,
+  'minivl-int8': normedParams * bytesPer.c8 + (otherParams + headParams) * bytesPer.q8,
+  'minivl-int4': linearParams * bytesPer.q4 + headParams * headPolicy,
   'torch-fp32': (linearParams + headParams) * 4,
 };
 
@@ -101,7 +105,8 @@ async function measure(engine: string): Promise<Row> {
   let out: string;
   if (engine.startsWith('minivl-')) {
     const dtype = engine.slice('minivl-'.length);
-    out = (await run(process.execPath, [join(root, 'bin/minivl.mjs'), 'bench', '--model', dir, '--dtype', dtype, '--prefill', String(prefill), '--context', String(context), '--steps', String(steps), '--threads', String(threads), '--json'], opt)).stdout;
+    // The CLI from src/ (scripts/minivl-src.mjs), so the bench measures this checkout, not a stale dist/ build.
+    out = (await run(process.execPath, [join(root, 'scripts/minivl-src.mjs'), 'bench', '--model', dir, '--dtype', dtype, '--prefill', String(prefill), '--context', String(context), '--steps', String(steps), '--threads', String(threads), '--json'], opt)).stdout;
   } else if (engine === 'torch-fp32') {
     out = (await run('/usr/bin/python3', [join(root, 'bench/reference/internvl_torch.py'), '--dir', dir, '--prefill', String(prefill), '--context', String(context), '--steps', String(steps), '--threads', String(threads)], opt)).stdout;
   } else if (engine.startsWith('llama-')) {

@@ -7,6 +7,7 @@
 import { MiniVL, type ChatResult } from '../src/core.ts';
 import { DecodeState } from '../src/runtime/decode.ts';
 import { host, lastLoad, pickFolder } from './platform.ts';
+import { lastConversion } from './weight-cache.ts';
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 const status = (msg: string) => ($('status').textContent = msg);
@@ -20,14 +21,16 @@ async function load(src: string): Promise<MiniVL> {
   vl = null;
   const warnings: string[] = [];
   const device = $<HTMLSelectElement>('device').value as 'auto' | 'webgpu' | 'cpu';
+  const dtype = $<HTMLSelectElement>('dtype').value as 'fp32' | 'int4';
   const t0 = performance.now();
   vl = await MiniVL.load(src, {
     device,
+    dtype,
     warn: (m) => (warnings.push(m), status(m)),
     onProgress: (e) => status(e.stage === 'load' ? `loading ${e.dir} ...` : `${e.stage} ...`),
   });
   const backend = vl.model.device === 'webgpu' ? 'WebGPU' : 'WASM';
-  status(`${vl.config.llm.family} loaded in ${((performance.now() - t0) / 1000).toFixed(1)} s on ${backend}; weights from ${lastLoad.weightSource}${warnings.length ? ` (${warnings.join('; ')})` : ''}`);
+  status(`${vl.config.llm.family} ${dtype} loaded in ${((performance.now() - t0) / 1000).toFixed(1)} s on ${backend}; weights from ${lastLoad.weightSource}${warnings.length ? ` (${warnings.join('; ')})` : ''}`);
   $<HTMLButtonElement>('ask').disabled = false;
   return vl;
 }
@@ -89,4 +92,4 @@ $<HTMLInputElement>('image').addEventListener('change', async (ev) => {
 $('ask').addEventListener('click', () => ask().catch(failed));
 
 // Console access: the loaded model, the library, and the engine's host (e.g. to load a model without a tokenizer).
-Object.assign(window, { minivl: { MiniVL, DecodeState, host, lastLoad, load, ask, loaded: () => vl, setImage: async (bytes: Uint8Array) => { image = { bytes, bitmap: await createImageBitmap(new Blob([bytes as Uint8Array<ArrayBuffer>])) }; draw(); } } });
+Object.assign(window, { minivl: { MiniVL, DecodeState, host, lastLoad, lastConversion, load, ask, loaded: () => vl, setImage: async (bytes: Uint8Array) => { image = { bytes, bitmap: await createImageBitmap(new Blob([bytes as Uint8Array<ArrayBuffer>])) }; draw(); } } });

@@ -16,9 +16,10 @@ const outdir = resolve(values.outdir);
 const SWAPS = [
   [/src\/host\/platform\.ts$/, join(WEB, 'platform.ts')], // fetch, picked folders, OPFS, the engine
   [/src\/runtime\/ort\.ts$/, join(WEB, 'ort.ts')], // onnxruntime-web instead of onnxruntime-node
-  [/src\/runtime\/weight-cache\.ts$/, join(WEB, 'node-only.ts')], // fp16/int caches: Node only
+  [/src\/runtime\/weight-cache\.ts$/, join(WEB, 'weight-cache.ts')], // int4 converted in the tab, kept in OPFS
+  [/src\/runtime\/converted-weights\.ts$/, join(WEB, 'converted-weights.ts')], // int4 in files of ≤ 1 GiB
+  [/src\/runtime\/embedding-rows\.ts$/, join(WEB, 'embedding-rows.ts')], // embedding rows of int4 from the stored table
   [/src\/model\/lora-adapter\.ts$/, join(WEB, 'node-only.ts')], // LoRA adapters: Node only
-  [/src\/runtime\/embedding-rows\.ts$/, join(WEB, 'node-only.ts')], // file-read embedding rows (int8/int4): Node only
 ];
 const swap = {
   name: 'browser-swaps',

@@ -3,17 +3,22 @@
  * the core (fetch, HTTP Range reads, the browser's image decoder) plus
  *  - folders the user picked (`<input webkitdirectory>`), addressed as `picked://NAME/...`, read
  *    from their File objects;
- *  - the engine: the checkpoint's safetensors files are fetched once, widened bf16 → float32
+ *  - the engine: fp32 — the checkpoint's safetensors files are fetched once, widened bf16 → float32
  *    (web/convert.ts says why), kept in the Origin Private File System (keyed by URL, size and
  *    Last-Modified) and handed to onnxruntime-web (web/ort.ts); a second visit reads the converted
  *    files from disk instead of the network. While a model loads, the core reads those converted
  *    files (headers, offsets) in place of the originals, so its graphs match the bytes ORT holds.
+ *    int4 — the core converts tensor by tensor from the original files into int4 files of ≤ 1 GiB
+ *    (web/weight-cache.ts, also kept in OPFS): the 4B model fits the tab's 4 GiB WASM memory.
+ *  Either way the weight files leave JS once the sessions exist: ONNX Runtime holds the only copy.
  */
 import { host as browserHost } from '../src/host/browser.ts';
 import type { FileStat, Host, HostFiles, RandomAccessFile } from '../src/host/types.ts';
 import { Model } from '../src/runtime/model.ts';
 import { externalFiles } from './ort.ts';
 import { widenBf16 } from './convert.ts';
+import { opfsGet, opfsPut } from './opfs.ts';
+import { lastConversion } from './weight-cache.ts';
 
 const PICKED = 'picked://';
 const picked = new Map<string, File>();
@@ -97,44 +102,15 @@ async function weightBytes(path: string): Promise<Uint8Array> {
   }
   const st = await browserHost.files.stat(path);
   const key = await browserHost.sha256(['bf16-to-f32 v1', path, String(st.size), String(st.mtimeMs)]);
-  const dir = await opfsDir();
-  if (dir) {
-    try {
-      const f = await (await dir.getFileHandle(key)).getFile();
-      // A write cut short leaves a shorter file: the size is stored in the name's sibling, so only a complete one counts.
-      const want = Number(await (await (await dir.getFileHandle(`${key}.size`)).getFile()).text());
-      if (f.size === want) {
-        lastLoad.weightSource = 'opfs-cache';
-        return new Uint8Array(await f.arrayBuffer());
-      }
-    } catch {
-      // not cached yet
-    }
+  const cached = await opfsGet(key);
+  if (cached) {
+    lastLoad.weightSource = 'opfs-cache';
+    return cached;
   }
   const bytes = widenBf16(await browserHost.files.readFile(path));
   lastLoad.weightSource = 'network';
-  if (dir) {
-    try {
-      const w = await (await dir.getFileHandle(key, { create: true })).createWritable();
-      await w.write(bytes as Uint8Array<ArrayBuffer>);
-      await w.close();
-      // Written last: its presence says the data file is complete.
-      const s = await (await dir.getFileHandle(`${key}.size`, { create: true })).createWritable();
-      await s.write(String(bytes.length));
-      await s.close();
-    } catch {
-      // No quota or no OPFS writes here: the page still runs, the next visit fetches again.
-    }
-  }
+  await opfsPut(key, bytes);
   return bytes;
-}
-
-async function opfsDir(): Promise<FileSystemDirectoryHandle | null> {
-  try {
-    return await (await navigator.storage.getDirectory()).getDirectoryHandle('minivl-weights', { create: true });
-  } catch {
-    return null;
-  }
 }
 
 /** The safetensors files of a checkpoint folder: the index's shards, or model.safetensors. */
@@ -154,11 +130,23 @@ export const host: Host = {
     externalFiles.clear();
     converted.clear();
     const base = dir.replace(/\/+$/, '');
-    for (const name of await weightFiles(base)) {
-      const bytes = await weightBytes(`${base}/${name}`);
-      externalFiles.set(name, bytes);
-      converted.set(`${base}/${name}`, bytes);
+    // int4: the core converts from the original files itself (web/weight-cache.ts).
+    if ((opts.dtype ?? 'fp32') === 'fp32') {
+      for (const name of await weightFiles(base)) {
+        const bytes = await weightBytes(`${base}/${name}`);
+        externalFiles.set(name, bytes);
+        converted.set(`${base}/${name}`, bytes);
+      }
+    } else {
+      lastLoad.weightSource = base.startsWith(PICKED) ? 'picked-folder' : 'network';
     }
-    return Model.load(base, opts);
+    try {
+      const model = await Model.load(base, opts);
+      if (lastConversion.source === 'opfs-cache' && !base.startsWith(PICKED) && opts.dtype === 'int4') lastLoad.weightSource = 'opfs-cache';
+      return model;
+    } finally {
+      // The sessions hold the weights now (WASM heap or GPU buffers): no second copy in JS.
+      externalFiles.clear();
+    }
   },
 };

@@ -1,8 +1,9 @@
 // The GPU benchmark's measuring program (bench/gpu/README.md): bundled by bench/gpu/prepare.sh into one
 // file that the carried Node binary runs on the GPU machine. Two subcommands:
 //   write --like internvl2-1b|2b|4b --out DIR [--tiny]   a random checkpoint in the released format
-//   time  --model DIR [--model DIR...] [--dtype fp32|fp16] [--tiny] [--require-gpu]
-// `time` loads each model on the WebGPU provider (refusing to run anywhere else), times vision +
+//   time  --model DIR [--model DIR...] [--dtype fp16,fp32] [--tiny] [--require-gpu]
+// `time` loads each model at each precision on the WebGPU provider (refusing to run anywhere else;
+// fp16 must compute in float16 — shader-f16 kernels, graph/float16.ts — not fall back), times vision +
 // projector for 1/7/13 tiles, prefill of 512 and 3,378 tokens, decode tokens/s after a 3,378-token
 // context, samples GPU memory with nvidia-smi, and prints one table next to the PyTorch figures the
 // issue quotes (transformers, bf16, eager, H200; not re-measurable here: no Python on that machine).
@@ -71,9 +72,10 @@ async function timeIt(reps: number, f: () => Promise<unknown>): Promise<number> 
   return median(xs);
 }
 
-interface Row { model: string; tiles: Record<number, number>; prefill: Record<number, number>; decodeTokS: number; gpuCacheDecodeTokS: number | null; peakMiB: number | null; loadS: number }
+interface Row { model: string; dtype: string; compute: string; tiles: Record<number, number>; prefill: Record<number, number>; decodeTokS: number | null; gpuCacheDecodeTokS: number | null; peakMiB: number | null; loadS: number }
 
 async function timeModel(dir: string, o: { dtype: 'fp32' | 'fp16'; tiny: boolean; requireGpu: boolean }): Promise<Row> {
+  process.stderr.write(`gpu-bench: ${dir}: loading ${o.dtype} on WebGPU\n`);
   const mem = gpuSampler();
   const t0 = performance.now();
   const warnings: string[] = [];
@@ -82,6 +84,7 @@ async function timeModel(dir: string, o: { dtype: 'fp32' | 'fp16'; tiny: boolean
   try {
     if (model.device !== 'webgpu') die(`${dir}: ran on ${model.device}, not WebGPU (${warnings.join('; ')})`);
     if (warnings.length > 0) die(`${dir}: ${warnings.join('; ')}`);
+    if (o.dtype === 'fp16' && !model.float16Compute) die(`${dir}: fp16 does not compute in float16 here (no shader-f16 kernels)`);
     const used = mem.sample();
     if (o.requireGpu && (used === null || mem.base === null || used - mem.base < 256)) {
       die(`${dir}: the GPU's memory did not grow after loading (${mem.base} → ${used} MiB): the model is not on the NVIDIA GPU`);
@@ -105,14 +108,19 @@ async function timeModel(dir: string, o: { dtype: 'fp32' | 'fp16'; tiny: boolean
     }
     const context = lengths[1]!;
     const steps = o.tiny ? 4 : 64;
-    const st = new DecodeState(model, context + steps + 8);
-    await st.feed(await model.embed(syntheticIds(context, 100, V, 7)));
     const ids = syntheticIds(steps + 2, 100, V, 9);
-    await st.step(ids[0]!);
-    const t = performance.now();
-    for (let i = 1; i <= steps; i++) await st.step(ids[i]!);
-    const decodeTokS = steps / ((performance.now() - t) / 1000);
-    process.stderr.write(`gpu-bench: ${dir}: decode ${decodeTokS.toFixed(1)} tok/s (JS-buffer KV cache, uploaded every step)\n`);
+    // The JS-buffer cache (uploaded every step); skipped where the past is float16 (the fp16 rows):
+    // there each step would also convert the whole cache on the CPU, which times the CPU, not the GPU.
+    let decodeTokS: number | null = null;
+    if (!(model.float16Compute && model.gpuCache)) {
+      const st = new DecodeState(model, context + steps + 8);
+      await st.feed(await model.embed(syntheticIds(context, 100, V, 7)));
+      await st.step(ids[0]!);
+      const t = performance.now();
+      for (let i = 1; i <= steps; i++) await st.step(ids[i]!);
+      decodeTokS = steps / ((performance.now() - t) / 1000);
+      process.stderr.write(`gpu-bench: ${dir}: decode ${decodeTokS.toFixed(1)} tok/s (JS-buffer KV cache, uploaded every step)\n`);
+    }
     // The same decode with the cache kept on the GPU (gpu-kv-decoder.ts).
     let gpuCacheDecodeTokS: number | null = null;
     if (model.gpuCache) {
@@ -128,7 +136,7 @@ async function timeModel(dir: string, o: { dtype: 'fp32' | 'fp16'; tiny: boolean
         gd.release();
       }
     }
-    return { model: dir, tiles, prefill, decodeTokS, gpuCacheDecodeTokS, peakMiB: mem.peak(), loadS };
+    return { model: dir, dtype: o.dtype, compute: model.float16Compute ? 'float16' : 'float32', tiles, prefill, decodeTokS, gpuCacheDecodeTokS, peakMiB: mem.peak(), loadS };
   } finally {
     mem.stop();
     await model.release();
@@ -148,17 +156,17 @@ function printTable(rows: Row[], o: { dtype: string; tiny: boolean }): void {
     }
   })();
   const out: string[] = [];
-  out.push(`minivl GPU bench — WebGPU provider (onnxruntime-node), weights ${o.dtype}; GPU: ${gpu}; CPU: ${cpus()[0]?.model} x${cpus().length}; node ${process.version}${o.tiny ? '; TINY shapes (script check only)' : ''}`);
+  out.push(`minivl GPU bench — WebGPU provider (onnxruntime-node), precisions ${o.dtype}; GPU: ${gpu}; CPU: ${cpus()[0]?.model} x${cpus().length}; node ${process.version}${o.tiny ? '; TINY shapes (script check only)' : ''}`);
   out.push('');
-  out.push(`| model | ${tileKeys.map((k) => `vision+proj ${k} tile${k > 1 ? 's' : ''} ms (torch)`).join(' | ')} | ${preKeys.map((k) => `prefill ${k} ms`).join(' | ')} ${o.tiny ? '' : '(torch)'} | decode tok/s @${preKeys.at(-1)}, JS cache | decode tok/s, GPU cache (torch) | peak GPU MiB | load s |`);
-  out.push(`|---|${tileKeys.map(() => '---:').join('|')}|${preKeys.map(() => '---:').join('|')}|---:|---:|---:|---:|`);
+  out.push(`| model | dtype (compute) | ${tileKeys.map((k) => `vision+proj ${k} tile${k > 1 ? 's' : ''} ms (torch)`).join(' | ')} | ${preKeys.map((k) => `prefill ${k} ms`).join(' | ')} ${o.tiny ? '' : '(torch)'} | decode tok/s @${preKeys.at(-1)}, JS cache | decode tok/s, GPU cache (torch) | peak GPU MiB | load s |`);
+  out.push(`|---|---|${tileKeys.map(() => '---:').join('|')}|${preKeys.map(() => '---:').join('|')}|---:|---:|---:|---:|`);
   for (const r of rows) {
     const m = name(r.model);
     const torchKey = Object.keys(TORCH.decode).find((k) => m.startsWith(k));
     const tv = (k: number) => (o.tiny ? '' : ` (${f(TORCH.vision[k])})`);
     const tp = !o.tiny && torchKey ? ` (${f(TORCH.prefill3378[torchKey], 0)})` : '';
     const td = !o.tiny && torchKey ? ` (${f(TORCH.decode[torchKey], 0)})` : '';
-    out.push(`| ${m} | ${tileKeys.map((k) => `${f(r.tiles[k])}${tv(k)}`).join(' | ')} | ${preKeys.map((k, i) => `${f(r.prefill[k])}${i === preKeys.length - 1 ? tp : ''}`).join(' | ')} | ${f(r.decodeTokS)} | ${r.gpuCacheDecodeTokS === null ? '—' : f(r.gpuCacheDecodeTokS)}${td} | ${r.peakMiB === null ? 'n/a' : r.peakMiB.toFixed(0)} | ${f(r.loadS)} |`);
+    out.push(`| ${m} | ${r.dtype} (${r.compute}) | ${tileKeys.map((k) => `${f(r.tiles[k])}${tv(k)}`).join(' | ')} | ${preKeys.map((k, i) => `${f(r.prefill[k])}${i === preKeys.length - 1 ? tp : ''}`).join(' | ')} | ${r.decodeTokS === null ? '—' : f(r.decodeTokS)} | ${r.gpuCacheDecodeTokS === null ? '—' : f(r.gpuCacheDecodeTokS)}${td} | ${r.peakMiB === null ? 'n/a' : r.peakMiB.toFixed(0)} | ${f(r.loadS)} |`);
   }
   process.stdout.write(out.join('\n') + '\n');
 }
@@ -171,7 +179,7 @@ async function main(): Promise<void> {
       like: { type: 'string' },
       out: { type: 'string' },
       model: { type: 'string', multiple: true },
-      dtype: { type: 'string', default: 'fp32' },
+      dtype: { type: 'string', default: 'fp16' },
       tiny: { type: 'boolean', default: false },
       'require-gpu': { type: 'boolean', default: false },
     },
@@ -182,12 +190,14 @@ async function main(): Promise<void> {
     process.stderr.write(`gpu-bench: wrote ${r.dir} (${(r.params / 1e9).toFixed(2)} B params)\n`);
     return;
   }
-  if (cmd !== 'time' || !values.model?.length) die('usage: gpu-bench write --like NAME --out DIR [--tiny] | time --model DIR... [--dtype fp32|fp16] [--tiny] [--require-gpu]');
-  const dtype = parsePrecision(values.dtype!);
-  if (dtype !== 'fp32' && dtype !== 'fp16') die(`--dtype ${dtype}: the GPU bench times fp32 or fp16`);
+  if (cmd !== 'time' || !values.model?.length) die('usage: gpu-bench write --like NAME --out DIR [--tiny] | time --model DIR... [--dtype fp16,fp32] [--tiny] [--require-gpu]');
+  const dtypes = values.dtype!.split(',').map((d) => parsePrecision(d));
+  for (const d of dtypes) if (d !== 'fp32' && d !== 'fp16') die(`--dtype ${d}: the GPU bench times fp16 and fp32`);
   const rows: Row[] = [];
-  for (const dir of values.model!) rows.push(await timeModel(dir, { dtype: dtype as 'fp32' | 'fp16', tiny: values.tiny!, requireGpu: values['require-gpu']! }));
-  printTable(rows, { dtype, tiny: values.tiny! });
+  for (const dir of values.model!) {
+    for (const dtype of dtypes) rows.push(await timeModel(dir, { dtype: dtype as 'fp32' | 'fp16', tiny: values.tiny!, requireGpu: values['require-gpu']! }));
+  }
+  printTable(rows, { dtype: dtypes.join(', '), tiny: values.tiny! });
 }
 
 main().catch((e) => die((e as Error).message.split('\n')[0]!));

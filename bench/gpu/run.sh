@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # The GPU benchmark, for an NVIDIA H100/H200 Linux machine with drivers but no internet and no Node.js
 # (bench/gpu/README.md). Needs bench/gpu/bundle.tar.xz from bench/gpu/prepare.sh beside it.
-#   bench/gpu/run.sh [--dtype fp32|fp16] [--models 1b,2b,4b]     the real run (< 8 minutes, one table)
+#   bench/gpu/run.sh [--dtype fp16[,fp32]] [--models 1b,2b,4b]   the real run (< 8 minutes, one table)
 #   bench/gpu/run.sh --tiny                                       script check on any Vulkan device (lavapipe)
 # Fails loudly (non-zero exit, "FAIL" line) when the NVIDIA GPU is not the device that ran.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
-tiny=0 dtype=fp32 models=1b,2b,4b
+tiny=0 dtype=fp16 models=1b,2b,4b
 while [ $# -gt 0 ]; do
   case "$1" in
     --tiny) tiny=1 ;;
@@ -26,6 +26,8 @@ node="$app/node/bin/node"
 bench="$app/lib/bench/gpu-bench.mjs"
 export LD_LIBRARY_PATH="$app/vulkan${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 export ORT_DISABLE_TELEMETRY=1
+# The fp16 weights (converted once from the bf16 checkpoints) go beside the checkpoints.
+export MINIVL_CACHE="$work/cache"
 
 require=()
 if [ "$tiny" = 0 ]; then

@@ -2,7 +2,8 @@
 (random float32 weights): InternViT (frozen) on the tiles -> pixel shuffle -> mlp1 -> Qwen2-style
 decoder over the whole sequence -> cross-entropy on the labelled tail -> backward -> AdamW.
 mode lora: LoRA (r, alpha 2r, no dropout) on q/k/v/o/gate/up/down, everything else frozen;
-mode mlp: mlp1 trained, the rest frozen. Prints one JSON line.
+mode mlp: mlp1 trained, the rest frozen; mode full: every LLM tensor (embedding, head, norms) and mlp1
+trained, the ViT frozen (no drop path). Prints one JSON line.
   /usr/bin/python3 bench/reference/train_step.py --config CONFIG.json --mode lora --tokens 512
 """
 import argparse, json, math, resource, sys, time
@@ -39,8 +40,8 @@ def w(*s, scale=0.02):
 class Lin(torch.nn.Module):
     def __init__(s, i, o, bias, lora):
         super().__init__()
-        s.w = torch.nn.Parameter(w(o, i), requires_grad=False)
-        s.b = torch.nn.Parameter(torch.zeros(o), requires_grad=False) if bias else None
+        s.w = torch.nn.Parameter(w(o, i), requires_grad=full)
+        s.b = torch.nn.Parameter(torch.zeros(o), requires_grad=full) if bias else None
         s.lora = lora
         if lora:
             s.A = torch.nn.Parameter(w(a.rank, i)); s.B = torch.nn.Parameter(torch.zeros(o, a.rank))
@@ -53,6 +54,7 @@ D, NHV, I = vc['hidden_size'], vc['num_attention_heads'], vc['intermediate_size'
 H, NH, KVH, IL, V = lc['hidden_size'], lc['num_attention_heads'], lc['num_key_value_heads'], lc['intermediate_size'], lc['vocab_size']
 hd = H // NH
 lora = a.mode == 'lora'
+full = a.mode == 'full'
 
 class VitBlock(torch.nn.Module):
     def __init__(s):
@@ -67,7 +69,7 @@ class VitBlock(torch.nn.Module):
         return x + 0.1 * s.fc2(F.gelu(s.fc1(s.n2(x))))
 
 class Rms(torch.nn.Module):
-    def __init__(s): super().__init__(); s.w = torch.nn.Parameter(torch.ones(H), requires_grad=False)
+    def __init__(s): super().__init__(); s.w = torch.nn.Parameter(torch.ones(H), requires_grad=full)
     def forward(s, x): return s.w * (x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + 1e-6))
 
 class Layer(torch.nn.Module):
@@ -96,8 +98,8 @@ mlp1 = torch.nn.Sequential(torch.nn.LayerNorm(4 * D), torch.nn.Linear(4 * D, H),
 for q in mlp1.parameters(): q.requires_grad = not lora
 layers = torch.nn.ModuleList([Layer() for _ in range(lc['num_hidden_layers'])])
 norm = Rms()
-embed = w(V, H); head = w(V, H)
-params = [q for m in (layers, mlp1) for q in m.parameters() if q.requires_grad]
+embed = torch.nn.Parameter(w(V, H), requires_grad=full); head = torch.nn.Parameter(w(V, H), requires_grad=full)
+params = [q for m in (layers, mlp1, norm) for q in m.parameters() if q.requires_grad] + ([embed, head] if full else [])
 opt = torch.optim.AdamW(params, lr=1e-5, weight_decay=0.01)
 
 L = a.tokens

@@ -28,7 +28,7 @@ import type { ModelConfig } from './config.ts';
 import { familySpec, type LayerNames } from './families.ts';
 import { GraphWeights, type WeightSource } from './weights.ts';
 
-export const DECODER_INPUTS = { embeds: 'inputs_embeds', cos: 'rope_cos', sin: 'rope_sin', pastMask: 'past_mask', logitsPositions: 'logits_positions' } as const;
+export const DECODER_INPUTS = { embeds: 'inputs_embeds', cos: 'rope_cos', sin: 'rope_sin', pastMask: 'past_mask', logitsPositions: 'logits_positions', segmentIds: 'segment_ids' } as const;
 export const pastKeyName = (i: number) => `past_key_${i}`;
 export const pastValueName = (i: number) => `past_value_${i}`;
 export const presentKeyName = (i: number) => `present_key_${i}`;
@@ -40,6 +40,12 @@ export interface DecoderGraphOptions {
   debugOutputs?: boolean;
   /** Output matrix to use instead of the family's head (the tied embedding when the head is absent). */
   lmHead?: string;
+  /**
+   * Add a `segment_ids` [S] int64 input: new row i then sees new row j only when j ≤ i and both carry
+   * the same id (a packed sequence, training.md §5.2: no attention across its samples). Off in the
+   * inference graphs, which stay exactly as they were.
+   */
+  segmentIds?: boolean;
 }
 
 export function buildDecoderGraph(cfg: ModelConfig, src: WeightSource, opts: DecoderGraphOptions = {}): GraphBuilder {
@@ -66,7 +72,8 @@ export function buildDecoderGraph(cfg: ModelConfig, src: WeightSource, opts: Dec
   // Shared per call: the rotary tables as RotaryEmbedding wants them ([B, S, d/2]: the two halves of
   // a rotate_half row are equal), and the causal mask of the new rows among themselves [S, S].
   const rope = { cos: g.slice(cos, [0], [d / 2], [2]), sin: g.slice(sin, [0], [d / 2], [2]) };
-  const att = attentionMask(g, cfg, pastMask, causalMask(g, embeds));
+  const segments = opts.segmentIds ? g.input(DECODER_INPUTS.segmentIds, 'int64', ['S']) : null;
+  const att = attentionMask(g, cfg, pastMask, segments ? blockCausalMask(g, segments) : causalMask(g, embeds));
 
   let x = embeds;
   // Debug rows only in debug graphs: ORT runs unused nodes too (checked: the unused Gathers ran).
@@ -120,17 +127,27 @@ function causalMask(g: GraphBuilder, embeds: Value): Value {
   return g.op1('Where', [allowed, g.constF32([0], []), g.constF32([-Infinity], [])]);
 }
 
+/** Additive block-diagonal causal mask [S, S]: new row i sees new rows j ≤ i of its own segment. */
+function blockCausalMask(g: GraphBuilder, segments: Value): Value {
+  const S = g.shape(segments, 0, 1);
+  const pos = g.op1('Range', [g.constI64([0], []), g.op1('Squeeze', [S, g.constI64([0])]), g.constI64([1], [])]); // [S]
+  const causal = g.op1('LessOrEqual', [g.reshape(pos, [1, -1]), g.reshape(pos, [-1, 1])]);
+  const same = g.op1('Equal', [g.reshape(segments, [1, -1]), g.reshape(segments, [-1, 1])]);
+  const ninf = g.constF32([-Infinity], []);
+  return g.op1('Where', [same, g.op1('Where', [causal, g.constF32([0], []), ninf]), ninf]);
+}
+
 /** q [B, S, NH·d], k/v [B, S, KVH·d]. Query head h uses KV head floor(h / group) in every family. */
 function qkvProjection(g: GraphBuilder, w: GraphWeights, cfg: ModelConfig, names: LayerNames, h: Value) {
   const { hiddenSize: H, numHeads: NH, numKvHeads: KVH, headDim: d } = cfg.llm;
   const group = NH / KVH;
   const qkv = names.qkv;
   if (qkv.kind === 'separate') {
-    const lin = (name: string, rows: number) => w.linear(h, `${name}.weight`, [rows, H], qkv.bias ? `${name}.bias` : null);
+    const lin = (name: string, rows: number) => w.linear(h, `${name}.weight`, [rows, H], qkv.bias ? `${name}.bias` : null, 'normed');
     return { q: lin(qkv.q, NH * d), k: lin(qkv.k, KVH * d), v: lin(qkv.v, KVH * d) };
   }
   const rows = (NH + 2 * KVH) * d;
-  const y = w.linear(h, `${qkv.w}.weight`, [rows, H], qkv.bias ? `${qkv.w}.bias` : null);
+  const y = w.linear(h, `${qkv.w}.weight`, [rows, H], qkv.bias ? `${qkv.w}.bias` : null, 'normed');
   if (qkv.kind === 'packed') {
     const [q, k, v] = g.split(y, [NH * d, KVH * d, KVH * d], -1);
     return { q: q!, k: k!, v: v! };
@@ -203,10 +220,10 @@ function mlp(g: GraphBuilder, w: GraphWeights, cfg: ModelConfig, names: LayerNam
   let gate: Value;
   let up: Value;
   if (m.kind === 'separate') {
-    gate = w.linear(h, `${m.gate}.weight`, [I, H]);
-    up = w.linear(h, `${m.up}.weight`, [I, H]);
+    gate = w.linear(h, `${m.gate}.weight`, [I, H], null, 'normed');
+    up = w.linear(h, `${m.up}.weight`, [I, H], null, 'normed');
   } else {
-    const gu = w.linear(h, `${m.gateUp}.weight`, [2 * I, H]);
+    const gu = w.linear(h, `${m.gateUp}.weight`, [2 * I, H], null, 'normed');
     [gate, up] = g.split(gu, [I, I], -1) as [Value, Value];
   }
   return w.linear(g.mul(g.silu(gate), up), `${m.down}.weight`, [H, I]);

@@ -11,9 +11,12 @@
  *
  * inputs   pixel_values [T, 3, S, S] (when images are used), token_embeds [L, H],
  *          merge_index [L] int64 (row of [token_embeds; vit rows] per position), rope_cos/sin [L, d],
+ *          segment_ids [L] int64 (sample of each position in a pack: block-diagonal causal attention),
  *          logits_positions [K] int64, targets [K] int64, loss_weights [K] f32,
- *          one float32 input per trainable tensor (checkpoint or PEFT name), dropout masks
- * outputs  loss [], grad.<name> per trainable tensor, logits [1, K, V] (on request)
+ *          one float32 input per trainable tensor (checkpoint or PEFT name), dropout masks,
+ *          drop-path masks [T, 1, 1] per ViT residual branch (with a drop path rate)
+ * outputs  loss [], grad.<name> per trainable tensor, logits [1, K, V] (on request),
+ *          grad.token_embeds [L, H] (when the token embedding is trained)
  */
 import { GraphBuilder, type Value } from '../graph/builder.ts';
 import { inlineGraph } from '../graph/inline.ts';
@@ -23,7 +26,10 @@ import { buildVisionGraph, VISION_INPUT, VISION_OUTPUT } from './vision.ts';
 import { buildDecoderGraph, DECODER_INPUTS, LOGITS_OUTPUT, pastKeyName, pastValueName } from './decoder.ts';
 import { LLM_LORA_TARGETS, VISION_LORA_TARGETS, loraRewrite, type LoraModule, type LoraSpec } from './lora.ts';
 import type { WeightSource } from './weights.ts';
+import { familySpec } from './families.ts';
+import { dropPathHook, type DropPathInput } from './drop-path.ts';
 import { fail } from '../errors.ts';
+import { addRecomputedGradients } from './recompute.ts';
 
 export const TRAIN_INPUTS = {
   pixelValues: 'pixel_values',
@@ -34,11 +40,15 @@ export const TRAIN_INPUTS = {
   logitsPositions: 'logits_positions',
   targets: 'targets',
   lossWeights: 'loss_weights',
+  /** [L] int64: the packed sample of every position (all 0 for one sample); no attention across samples. */
+  segmentIds: 'segment_ids',
 } as const;
 export const LOSS_OUTPUT = 'loss';
 /** The logits [1, K, V] at the supervised positions (fetched only when asked for). */
 export const TRAIN_LOGITS_OUTPUT = 'logits';
 export const gradName = (param: string) => `grad.${param}`;
+/** d loss / d token_embeds [L, H] (with `trainEmbedding`). */
+export const TOKEN_EMBEDS_GRAD = gradName(TRAIN_INPUTS.tokenEmbeds);
 
 export interface TrainingGraphOptions {
   /** Include InternViT + mlp1 (pixel_values input); without it the batch must be text-only. */
@@ -49,11 +59,25 @@ export interface TrainingGraphOptions {
   visionLora?: LoraSpec;
   /** Output matrix name (the tied embedding when the checkpoint has no head). */
   lmHead?: string;
+  /**
+   * Train the token embedding table: its rows stay gathered outside the graph (token_embeds), the
+   * graph outputs grad.token_embeds, and the runtime scatter-adds it into the table's gradient (plus
+   * the head's gradient when the table is also the output matrix).
+   */
+  trainEmbedding?: boolean;
+  /** InternViT drop path rate R (training.md §8.1; default 0 = none): mask inputs per layer branch. */
+  dropPathRate?: number;
+  /** Recompute each ViT / decoder layer's activations in the backward (recompute.ts): same gradients, less memory. */
+  recompute?: boolean;
 }
 
 export interface TrainableTensor {
   name: string;
   shape: number[];
+  /** The token embedding table (rows gathered by token id outside the graph). */
+  tokenEmbedding?: boolean;
+  /** Not a graph input (an untied token embedding: used only outside the graph). */
+  outsideGraph?: boolean;
 }
 
 export interface TrainingGraph {
@@ -63,6 +87,8 @@ export interface TrainingGraph {
   loraModules: LoraModule[];
   /** Dropout-mask inputs (module → input name and per-row features). */
   masks: { name: string; scope: 'language_model' | 'vision_model'; features: number }[];
+  /** Drop-path mask inputs [T, 1, 1] of the ViT's residual branches. */
+  dropPath: DropPathInput[];
 }
 
 export function buildTrainingGraph(cfg: ModelConfig, src: WeightSource, opts: TrainingGraphOptions): TrainingGraph {
@@ -70,6 +96,7 @@ export function buildTrainingGraph(cfg: ModelConfig, src: WeightSource, opts: Tr
   const g = new GraphBuilder('minivl_train');
   const params: TrainableTensor[] = [];
   const masks: TrainingGraph['masks'] = [];
+  const dropPath: DropPathInput[] = [];
   const declared = new Map<string, Value>();
   const paramInput = (name: string, dims: (number | string)[]): Value => {
     const hit = declared.get(name);
@@ -81,6 +108,8 @@ export function buildTrainingGraph(cfg: ModelConfig, src: WeightSource, opts: Tr
     return v;
   };
   const trainable = new Set(opts.trainable);
+  const embedName = familySpec(cfg.llm).embed;
+  if (opts.trainEmbedding && (opts.lmHead ?? familySpec(cfg.llm).lmHead) === embedName) trainable.add(embedName); // tied: the head's gradient adds
   const substitute = (init: { name: string; dims: number[] }) => (trainable.has(init.name) ? paramInput(init.name, init.dims) : undefined);
   const loraModules: LoraModule[] = [];
 
@@ -89,11 +118,13 @@ export function buildTrainingGraph(cfg: ModelConfig, src: WeightSource, opts: Tr
   let rows = tokenEmbeds;
   if (opts.vision) {
     const pv = g.input(TRAIN_INPUTS.pixelValues, 'float32', ['T', cfg.vision.numChannels, cfg.imageSize, cfg.imageSize]);
-    const vg = buildVisionGraph(cfg, src);
+    const vg = buildVisionGraph(cfg, src, opts.dropPathRate ? { residualBranchScale: dropPathHook(opts.dropPathRate, cfg.vision.numLayers, dropPath) } : {});
+    const visionInputs: Record<string, Value> = { [VISION_INPUT]: pv };
+    for (const m of dropPath) visionInputs[m.name] = g.input(m.name, 'float32', ['T', 1, 1]);
     const rewrite = opts.visionLora
       ? loraRewrite('vision_model', opts.visionLora, opts.visionLora.targets ?? VISION_LORA_TARGETS, paramInput, loraModules, (inF) => ['T', 'N', inF])
       : undefined;
-    const out = inlineGraph(g, vg, { prefix: 'vision/', inputs: { [VISION_INPUT]: pv }, substitute, rewrite });
+    const out = inlineGraph(g, vg, { prefix: 'vision/', inputs: visionInputs, substitute, rewrite });
     rows = g.concat([tokenEmbeds, g.reshape(out[VISION_OUTPUT]!, [-1, H])], 0);
   } else {
     rows = g.concat([tokenEmbeds], 0);
@@ -101,7 +132,7 @@ export function buildTrainingGraph(cfg: ModelConfig, src: WeightSource, opts: Tr
 
   // The whole sequence at once: the decoder's past is one zero row masked out (−inf). Inputs are
   // given leading 1s up to the rank the decoder declares (a batch of one sequence).
-  const dg = buildDecoderGraph(cfg, src, { lmHead: opts.lmHead });
+  const dg = buildDecoderGraph(cfg, src, { lmHead: opts.lmHead, segmentIds: true });
   const rankOf = (name: string) => dg.listInputs().find((i) => i.name === name)?.dims?.length ?? fail(`decoder graph: no input '${name}'`);
   const lead = (v: Value, name: string, own: number[]) => {
     const extra = rankOf(name) - own.length;
@@ -115,6 +146,7 @@ export function buildTrainingGraph(cfg: ModelConfig, src: WeightSource, opts: Tr
     [DECODER_INPUTS.sin]: lead(g.input(TRAIN_INPUTS.sin, 'float32', ['L', d]), DECODER_INPUTS.sin, [-1, d]),
     [DECODER_INPUTS.pastMask]: g.constF32([-Infinity], ones(DECODER_INPUTS.pastMask, [1])),
     [DECODER_INPUTS.logitsPositions]: g.input(TRAIN_INPUTS.logitsPositions, 'int64', ['K']),
+    [DECODER_INPUTS.segmentIds]: g.input(TRAIN_INPUTS.segmentIds, 'int64', ['L']),
   };
   for (let i = 0; i < numLayers; i++) {
     decoderInputs[pastKeyName(i)] = zeroRow;
@@ -136,7 +168,16 @@ export function buildTrainingGraph(cfg: ModelConfig, src: WeightSource, opts: Tr
 
   for (const t of opts.trainable) if (!declared.has(t)) throw new Error(`training graph: trainable tensor '${t}' is not used by the graphs`);
   const info = graphInfo(g);
-  const { grads } = addGradients(g, { wrt: params.map((p) => p.name), seeds: lossSeed(g, info, loss.name) }, info);
-  for (const p of params) g.output(grads.get(p.name)!, gradName(p.name), 'float32', p.shape);
-  return { graph: g, params, loraModules, masks };
+  if (opts.trainEmbedding) {
+    const tied = params.find((p) => p.name === embedName);
+    if (tied) tied.tokenEmbedding = true;
+    else params.push({ name: embedName, shape: [...src.ref(embedName).shape], tokenEmbedding: true, outsideGraph: true });
+  }
+  const wrt = [...params.filter((p) => !p.outsideGraph).map((p) => p.name), ...(opts.trainEmbedding ? [tokenEmbeds.name] : [])];
+  const grads = opts.recompute
+    ? addRecomputedGradients(g, { wrt, loss: loss.name }, info)
+    : addGradients(g, { wrt, seeds: lossSeed(g, info, loss.name) }, info).grads;
+  for (const p of params) if (!p.outsideGraph) g.output(grads.get(p.name)!, gradName(p.name), 'float32', p.shape);
+  if (opts.trainEmbedding) g.output(grads.get(tokenEmbeds.name)!, TOKEN_EMBEDS_GRAD, 'float32', ['L', H]);
+  return { graph: g, params, loraModules, masks, dropPath };
 }

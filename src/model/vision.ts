@@ -26,7 +26,15 @@ export interface VisionGraphOptions {
    * (see VisionAttention).
    */
   attention?: VisionAttention;
+  /**
+   * Training only (drop path, training.md §8.1): a per-tile factor [T, 1, 1] for a residual branch of
+   * layer `layer`, multiplied onto the layer-scaled branch; none (the default, and inference) leaves
+   * the graph exactly as without the hook.
+   */
+  residualBranchScale?: (g: GraphBuilder, layer: number, branch: ResidualBranch) => Value | undefined;
 }
+
+export type ResidualBranch = 'attn' | 'mlp';
 
 /**
  * Measured on the golden models against the float64 reference (rel-L2 of one attention's output):
@@ -81,7 +89,7 @@ export function buildVisionGraph(cfg: ModelConfig, src: WeightSource, opts: Visi
   // select_layer indexes hidden_states = [embeddings, block 1 out, ..., block N out].
   const nStates = vc.numLayers + 1;
   const sel = cfg.selectLayer < 0 ? nStates + cfg.selectLayer : cfg.selectLayer;
-  for (let i = 0; i < sel; i++) h = visionBlock(g, w, cfg, i, h, opts.attention ?? 'fused');
+  for (let i = 0; i < sel; i++) h = visionBlock(g, w, cfg, i, h, opts.attention ?? 'fused', opts.residualBranchScale);
   if (opts.debugOutputs) g.output(h, VISION_HIDDEN_OUTPUT, 'float32', ['T', 1 + nTok, D]);
 
   // Drop the class token, then pixel shuffle (§4) and mlp1 (§5).
@@ -90,32 +98,36 @@ export function buildVisionGraph(cfg: ModelConfig, src: WeightSource, opts: Visi
   const Dllm = cfg.llm.hiddenSize;
   const Din = ps.channels;
   let y = g.layerNorm(ps.value, w.get('mlp1.0.weight', [Din]), w.get('mlp1.0.bias', [Din]), 1e-5);
-  y = w.linear(y, 'mlp1.1.weight', [Dllm, Din], 'mlp1.1.bias');
+  y = w.linear(y, 'mlp1.1.weight', [Dllm, Din], 'mlp1.1.bias', 'normed');
   y = g.gelu(y);
   y = w.linear(y, 'mlp1.3.weight', [Dllm, Dllm], 'mlp1.3.bias');
   g.output(y, VISION_OUTPUT, 'float32', ['T', ps.tokens, Dllm]);
   return g;
 }
 
-function visionBlock(g: GraphBuilder, w: GraphWeights, cfg: ModelConfig, i: number, x: Value, form: VisionAttention): Value {
+function visionBlock(g: GraphBuilder, w: GraphWeights, cfg: ModelConfig, i: number, x: Value, form: VisionAttention, branchScale?: VisionGraphOptions['residualBranchScale']): Value {
+  const branch = (b: Value, which: ResidualBranch) => {
+    const s = branchScale?.(g, i, which);
+    return s ? g.mul(b, s) : b;
+  };
   const vc = cfg.vision;
   const D = vc.hiddenSize;
   const p = `${V}encoder.layers.${i}.`;
   const eps = vc.layerNormEps;
   let h = g.layerNorm(x, w.get(`${p}norm1.weight`, [D]), w.get(`${p}norm1.bias`, [D]), eps);
-  const qkv = w.linear(h, `${p}attn.qkv.weight`, [3 * D, D], vc.qkvBias ? `${p}attn.qkv.bias` : null);
+  const qkv = w.linear(h, `${p}attn.qkv.weight`, [3 * D, D], vc.qkvBias ? `${p}attn.qkv.bias` : null, 'normed');
   const [q, k, v] = g.split(qkv, [D, D, D], -1);
   // Bidirectional attention, scale head_dim^-0.5 (the contrib op's default).
   const o = form === 'fused'
     ? g.op1('MultiHeadAttention', [q!, k!, v!], { num_heads: vc.numHeads }, 'com.microsoft')
     : unfusedAttention(g, q!, k!, v!, vc.numHeads, D / vc.numHeads);
   const a = w.linear(o, `${p}attn.proj.weight`, [D, D], `${p}attn.proj.bias`);
-  x = g.add(x, g.mul(a, w.get(`${p}ls1`, [D])));
+  x = g.add(x, branch(g.mul(a, w.get(`${p}ls1`, [D])), 'attn'));
   h = g.layerNorm(x, w.get(`${p}norm2.weight`, [D]), w.get(`${p}norm2.bias`, [D]), eps);
-  h = w.linear(h, `${p}mlp.fc1.weight`, [vc.intermediateSize, D], `${p}mlp.fc1.bias`);
+  h = w.linear(h, `${p}mlp.fc1.weight`, [vc.intermediateSize, D], `${p}mlp.fc1.bias`, 'normed');
   h = g.gelu(h);
   h = w.linear(h, `${p}mlp.fc2.weight`, [D, vc.intermediateSize], `${p}mlp.fc2.bias`);
-  return g.add(x, g.mul(h, w.get(`${p}ls2`, [D])));
+  return g.add(x, branch(g.mul(h, w.get(`${p}ls2`, [D])), 'mlp'));
 }
 
 /** softmax(q·kᵀ / √d)·v per head on [T, N, heads·d] → [T, N, heads·d]. */

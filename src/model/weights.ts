@@ -24,6 +24,7 @@ export interface WeightRef {
  * (runtime/quantize.ts): `packed` uint8 [n, blocks, blockSize·bits/8], `scales` float32 [n·blocks].
  */
 export interface QuantizedLinearRef {
+  form: 'blocks';
   bits: 4 | 8;
   blockSize: number;
   n: number;
@@ -32,13 +33,31 @@ export interface QuantizedLinearRef {
   scales: TensorData;
 }
 
+/**
+ * A linear weight W [n, k] stored int8 per output channel in com.microsoft DynamicQuantizeMatMul's
+ * layout (runtime/quantize.ts quantizeChannels): `weights` int8 [k, n] (transposed), `scales` float32 [n].
+ */
+export interface ChannelQuantizedLinearRef {
+  form: 'channels';
+  n: number;
+  k: number;
+  weights: TensorData;
+  scales: TensorData;
+}
+
+/**
+ * What feeds a linear: `normed` = a norm's output (rows of equal scale: a per-tensor activation scale,
+ * as DynamicQuantizeMatMul uses, loses little there), `other` = anything else.
+ */
+export type LinearInput = 'normed' | 'other';
+
 export interface WeightSource {
   ref(name: string): WeightRef;
   /**
    * The quantized form of the linear weight `name` [n, k] (failing when the stored shape differs), or
    * null to use the weight as `ref` gives it. Sources without quantization leave this out.
    */
-  quantized?(name: string, shape: readonly [number, number]): QuantizedLinearRef | null;
+  quantized?(name: string, shape: readonly [number, number], input: LinearInput): QuantizedLinearRef | ChannelQuantizedLinearRef | null;
   /** The folder external-data locations are relative to (null for shape-only sources). */
   readonly externalFolder: string | null;
 }
@@ -103,11 +122,18 @@ export class GraphWeights {
 
   /**
    * x · Wᵀ (+ b) for the checkpoint's linear weight `weight` [n, k] (PyTorch layout) and optional bias
-   * [n]: MatMulNBits where the source holds W quantized, else GraphBuilder.linear on the float32 weight.
+   * [n]: MatMulNBits or DynamicQuantizeMatMul where the source holds W quantized (in blocks / per
+   * channel), else GraphBuilder.linear on the float32 weight.
    */
-  linear(x: Value, weight: string, shape: readonly [number, number], bias?: string | null): Value {
-    const q = this.src.quantized?.(weight, shape) ?? null;
+  linear(x: Value, weight: string, shape: readonly [number, number], bias?: string | null, input: LinearInput = 'other'): Value {
+    const q = this.src.quantized?.(weight, shape, input) ?? null;
     if (!q) return this.g.linear(x, this.get(weight, shape), bias ? this.get(bias, [shape[0]]) : null);
+    if (q.form === 'channels') {
+      const b = this.g.initializer({ name: `${weight}.qc8`, dtype: 'int8', dims: [q.k, q.n], data: q.weights });
+      const scales = this.g.initializer({ name: `${weight}.cscales`, dtype: 'float32', dims: [q.n], data: q.scales });
+      // Inputs: A, B, b_scale, b_zero_point (none: symmetric), bias (added in the kernel's output pass).
+      return this.g.op1('DynamicQuantizeMatMul', [x, b, scales, null, bias ? this.get(bias, [shape[0]]) : null], {}, 'com.microsoft');
+    }
     const blocks = Math.ceil(q.k / q.blockSize);
     const packed = this.g.initializer({ name: `${weight}.q${q.bits}`, dtype: 'uint8', dims: [q.n, blocks, (q.blockSize * q.bits) / 8], data: q.packed });
     const scales = this.g.initializer({ name: `${weight}.scales`, dtype: 'float32', dims: [q.n * blocks], data: q.scales });

@@ -10,7 +10,7 @@
 import type { Checkpoint } from '../io/checkpoint.ts';
 import { fail } from '../errors.ts';
 import { dtypeSize, numel } from '../io/safetensors.ts';
-import { checkShape, type QuantizedLinearRef, type WeightRef, type WeightSource } from '../model/weights.ts';
+import { checkShape, type ChannelQuantizedLinearRef, type LinearInput, type QuantizedLinearRef, type WeightRef, type WeightSource } from '../model/weights.ts';
 import { linearBits, type Precision, type QuantPolicy } from './precision.ts';
 import { quantBlocks, type QuantBits } from './quantize.ts';
 
@@ -24,6 +24,8 @@ export type PlanEntry =
   | { kind: 'copy'; name: string; dtype: string; shape: number[]; offset: number; length: number }
   /** A float tensor stored as float16. */
   | { kind: 'f16'; name: string; shape: number[]; offset: number; length: number }
+  /** A linear weight [n, k] as int8 per output channel (DynamicQuantizeMatMul): codes [k, n], then float32 scales [n]. */
+  | { kind: 'qchannels'; name: string; n: number; k: number; weightsOffset: number; weightsLength: number; scalesOffset: number; scalesLength: number }
   /** A linear weight [n, k] as MatMulNBits blocks: packed codes, then float32 scales. */
   | {
       kind: 'quant'; name: string; bits: QuantBits; blockSize: number; n: number; k: number;
@@ -72,15 +74,18 @@ export class ConvertedWeightSource implements WeightSource {
       }
       this.entries.set(key, e);
     }
-    if (e.kind === 'quant') throw new Error('unreachable');
+    if (e.kind === 'quant' || e.kind === 'qchannels') throw new Error('unreachable');
     const dtype = e.kind === 'f16' ? 'F16' : e.dtype;
     return { name, dtype, shape: info.shape, data: { kind: 'external', location: WEIGHTS_FILE, offset: e.offset, length: e.length } };
   }
 
-  quantized(name: string, shape: readonly [number, number]): QuantizedLinearRef | null {
+  quantized(name: string, shape: readonly [number, number], input: LinearInput = 'other'): QuantizedLinearRef | ChannelQuantizedLinearRef | null {
     const bits = name === this.lmHead ? this.policy.lmHeadBits : linearBits(this.precision);
     if (bits === null) return null;
     checkShape(name, this.ckpt.tensor(name).shape, shape);
+    const vision = name.startsWith('vision_model.') || name.startsWith('mlp1.');
+    const form = vision ? this.policy.visionForm : this.policy.llmForm;
+    if (name !== this.lmHead && (form === 'channels' || (form === 'normed-channels' && input === 'normed'))) return this.channels(name, shape);
     const key = `quant:${name}`;
     let e = this.entries.get(key);
     if (!e) {
@@ -95,8 +100,25 @@ export class ConvertedWeightSource implements WeightSource {
     }
     if (e.kind !== 'quant') throw new Error('unreachable');
     return {
-      bits: e.bits, blockSize: e.blockSize, n: e.n, k: e.k,
+      form: 'blocks', bits: e.bits, blockSize: e.blockSize, n: e.n, k: e.k,
       packed: { kind: 'external', location: WEIGHTS_FILE, offset: e.packedOffset, length: e.packedLength },
+      scales: { kind: 'external', location: WEIGHTS_FILE, offset: e.scalesOffset, length: e.scalesLength },
+    };
+  }
+
+  private channels(name: string, [n, k]: readonly [number, number]): ChannelQuantizedLinearRef {
+    const key = `qchannels:${name}`;
+    let e = this.entries.get(key);
+    if (!e) {
+      const weightsOffset = this.place(n * k);
+      const scalesOffset = this.place(n * 4);
+      e = { kind: 'qchannels', name, n, k, weightsOffset, weightsLength: n * k, scalesOffset, scalesLength: n * 4 };
+      this.entries.set(key, e);
+    }
+    if (e.kind !== 'qchannels') throw new Error('unreachable');
+    return {
+      form: 'channels', n: e.n, k: e.k,
+      weights: { kind: 'external', location: WEIGHTS_FILE, offset: e.weightsOffset, length: e.weightsLength },
       scales: { kind: 'external', location: WEIGHTS_FILE, offset: e.scalesOffset, length: e.scalesLength },
     };
   }

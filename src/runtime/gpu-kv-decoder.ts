@@ -7,7 +7,8 @@
  * the bus, only the embeddings in and the logits out. (Reading a gpu-buffer tensor back with getData()
  * aborts the process in 1.30; this never does.)
  *
- * On webgpu (fp32, no debug outputs) Model.load builds its decoder with these outputs, and generate()
+ * On webgpu (fp32 or fp16, no debug outputs) Model.load builds its decoder with these outputs — with fp16
+ * computed in float16 the cache tensors (and the past inputs) are float16, half the bytes — and generate()
  * decodes through this class: one session serves both this and Model.forward (Model.runDecoder).
  * The first call has no past: it is fed the one masked stand-in row Model.forward uses, which stays at
  * the front of the cache, masked, for the rest of the sequence.

@@ -27,7 +27,9 @@ import { EmbeddingRows } from './embedding-rows.ts';
 import { cacheEntryDir, defaultWeightCacheRoot, ensureConverted, type EnsureResult } from './weight-cache.ts';
 import { fail } from '../errors.ts';
 import type { Device, DeviceRequest } from '../host/types.ts';
-import { resolveDevice } from './device.ts';
+import { computePlan, probeWebGpuFloat16, resolveDevice, sayFloat16Fallback } from './device.ts';
+import { toFloat16 } from '../graph/float16.ts';
+import { f32ToF16 } from '../io/dtype.ts';
 import { lowerForWebGpu } from './webgpu-graph.ts';
 import { exposeCacheOutputs, fullKeyName, fullValueName, type GpuPast } from './gpu-kv-decoder.ts';
 
@@ -50,6 +52,8 @@ export interface ModelLoadOptions {
   log?: (msg: string) => void;
   /** A LoRA adapter folder (adapter_config.json + adapter_model.safetensors) applied unmerged at load (fp32 only). */
   loraAdapter?: string;
+  /** ONNX Runtime's verbose log on stderr (e.g. its "Node placements": which provider runs each node). */
+  ortVerbose?: boolean;
 }
 
 /**
@@ -119,8 +123,12 @@ export class Model {
   precision: Precision = 'fp32';
   /** The device the sessions run on (a WebGPU request without an adapter runs on the CPU). */
   device: Device = 'cpu';
-  /** Whether the decoder can keep the KV cache on the GPU (GpuKVDecoder; webgpu, fp32). */
+  /** Whether the decoder can keep the KV cache on the GPU (GpuKVDecoder; webgpu, fp32 or fp16). */
   gpuCache = false;
+  /** Whether the vision and decoder graphs compute in float16 (fp16 on a WebGPU adapter with float16 kernels). */
+  float16Compute = false;
+  /** Element type of the decoder's past keys/values inputs (float16 with the float16 GPU-resident cache). */
+  private pastType: 'float32' | 'float16' = 'float32';
   /** The converted-weight cache entry used (null for fp32), and whether this load built it. */
   weightCache: EnsureResult | null = null;
   private embeddingRows: EmbeddingRows | null = null;
@@ -162,7 +170,7 @@ export class Model {
       resizedPositionEmbedding = resizePositionEmbedding(pos, storedGrid, grid, vc.hiddenSize);
     }
     const device = await resolveDevice(opts.device, opts.warn);
-    const sess = { externalFolder: src.externalFolder, intraOpNumThreads: opts.intraOpNumThreads, disablePrepacking: opts.disablePrepacking, device };
+    const sess = { externalFolder: src.externalFolder, intraOpNumThreads: opts.intraOpNumThreads, disablePrepacking: opts.disablePrepacking, device, verbose: opts.ortVerbose };
     // Other precisions: the vision and decoder graphs read a converted-weight cache entry, planned
     // while the graphs are built and converted (once) before the sessions open. The embedding graph
     // always gathers from the checkpoint's table in place.
@@ -170,7 +178,10 @@ export class Model {
     const lmHead = outputWeightName(ckpt, config);
     let converted: ConvertedWeightSource | null = null;
     if (precision !== 'fp32') {
-      const policy = opts.quantPolicy ?? defaultQuantPolicy(precision);
+      // On WebGPU every linear is MatMulNBits blocks: DynamicQuantizeMatMul (the int8 'channels' form)
+      // has no WebGPU kernel in ORT 1.30 (verbose placements: those nodes ran on the CPU).
+      const base = defaultQuantPolicy(precision);
+      const policy = opts.quantPolicy ?? (device === 'webgpu' ? { ...base, visionForm: 'blocks' as const, llmForm: 'blocks' as const } : base);
       const entry = await cacheEntryDir(opts.weightCacheRoot ?? defaultWeightCacheRoot(), ckpt, precision, policy);
       converted = new ConvertedWeightSource(ckpt, precision, policy, entry, lmHead);
     }
@@ -188,19 +199,42 @@ export class Model {
       if (left.length > 0) opts.warn?.(`webgpu: no WebGPU kernel for ${left.join(', ')}; ONNX Runtime runs those nodes on the CPU`);
     }
     // On WebGPU the decoder also offers its whole KV cache as GPU-resident outputs (gpu-kv-decoder.ts).
-    const cacheOutputs = device === 'webgpu' && precision === 'fp32' && !debugOutputs ? exposeCacheOutputs(decoderG, config.llm.numLayers) : null;
+    const cacheOutputs = device === 'webgpu' && (precision === 'fp32' || precision === 'fp16') && !debugOutputs ? exposeCacheOutputs(decoderG, config.llm.numLayers) : null;
+    // fp16 on WebGPU computes in float16 where the adapter has float16 kernels (device.ts), the
+    // GPU-resident cache included (half its size); its past inputs then are float16 too.
+    const plan = computePlan(device, precision, device === 'webgpu' && precision === 'fp16' ? await probeWebGpuFloat16() : null);
+    if (plan.fallback) sayFloat16Fallback(plan.fallback, opts.warn);
+    const cacheIo = cacheOutputs ? Object.keys(cacheOutputs).filter((n) => n.startsWith('cache_')).concat(Array.from({ length: config.llm.numLayers }, (_, i) => [pastKeyName(i), pastValueName(i)]).flat()) : [];
+    // Every op computes in float16: keeping Softmax and the norms (or all three) in float32 measured no
+    // better on the golden models (logits rel-L2 vs fp32 5.29e-3 → 5.26e-3 / 5.22e-3, qwen2 on lavapipe).
+    const vision16 = plan.float16 ? toFloat16(visionG) : null;
+    const decoder16 = plan.float16 ? toFloat16(decoderG, { float16Io: cacheIo }) : null;
     const weightCache = converted ? await ensureConverted(ckpt, converted, { log: opts.log }) : null;
     const graphSess = { ...sess, externalFolder: graphSrc.externalFolder };
     // Reduced precisions are about memory: their embedding rows come from the file (embedding-rows.ts)
     // instead of a Gather session holding the whole table (272 MB bf16 for the 1B).
     const rows = converted ? EmbeddingRows.open(ckpt, embedTokensName(config.llm)) : null;
-    const [vision, embedder, decoder] = await Promise.all([
-      createSession(visionG.toBytes(), { ...graphSess, label: `${dir} (vision graph)` }),
-      // A row lookup in the bf16 table (no bf16 kernels on WebGPU); its rows go to the decoder from JS anyway.
-      rows ? null : createSession(embedG.toBytes(), { ...sess, device: 'cpu', label: `${dir} (embedding graph)` }),
-      createSession(decoderG.toBytes(), { ...graphSess, label: `${dir} (decoder graph)`, preferredOutputLocation: cacheOutputs ?? undefined }),
+    const open = (v: GraphBuilder, d: GraphBuilder) => Promise.all([
+      createSession(v.toBytes(), { ...graphSess, label: `${dir} (vision graph)` }),
+      createSession(d.toBytes(), { ...graphSess, label: `${dir} (decoder graph)`, preferredOutputLocation: cacheOutputs ?? undefined }),
     ]);
+    // A row lookup in the bf16 table (no bf16 kernels on WebGPU); its rows go to the decoder from JS anyway.
+    const embedder = rows ? null : await createSession(embedG.toBytes(), { ...sess, device: 'cpu', label: `${dir} (embedding graph)` });
+    let float16 = plan.float16;
+    let sessions: ort.InferenceSession[];
+    try {
+      sessions = await open(vision16 ?? visionG, decoder16 ?? decoderG);
+    } catch (e) {
+      // A float16 kernel the probe did not cover is missing: the float32 graphs, said once.
+      if (!float16) throw e;
+      sayFloat16Fallback(`webgpu: ${(e as Error).message}; fp16 runs the float32 kernels`, opts.warn);
+      float16 = false;
+      sessions = await open(visionG, decoderG);
+    }
+    const [vision, decoder] = sessions as [ort.InferenceSession, ort.InferenceSession];
     const model = new Model(dir, config, ckpt, vision, embedder, decoder, debugOutputs);
+    model.float16Compute = float16;
+    model.pastType = float16 && cacheOutputs ? 'float16' : 'float32';
     model.precision = precision;
     model.device = device;
     model.gpuCache = cacheOutputs !== null;
@@ -278,8 +312,8 @@ export class Model {
       const k = past ? past.keys[i]! : this.emptyPast;
       const v = past ? past.values[i]! : this.emptyPast;
       if (k.length !== n || v.length !== n) fail(`past keys/values of layer ${i}: expected [${KVH}, ${C}, ${d}] = ${n} floats, got ${k.length}/${v.length}`);
-      feeds[pastKeyName(i)] = new ort.Tensor('float32', k, [1, KVH, C, d]);
-      feeds[pastValueName(i)] = new ort.Tensor('float32', v, [1, KVH, C, d]);
+      feeds[pastKeyName(i)] = this.pastTensor(k, [1, KVH, C, d]);
+      feeds[pastValueName(i)] = this.pastTensor(v, [1, KVH, C, d]);
     }
     // Additive mask of the past: 0 for the P valid rows, −inf for the rest of the capacity.
     feeds[DECODER_INPUTS.pastMask] = new ort.Tensor('float32', new Float32Array(C).fill(-Infinity, P), [1, C]);
@@ -328,8 +362,8 @@ export class Model {
       const k = args.past.keys[i]!.subarray(0, n);
       const v = args.past.values[i]!.subarray(0, n);
       if (k.length !== n || v.length !== n) fail(`batch past of layer ${i}: expected [${B}, ${KVH}, ${C}, ${d}] = ${n} floats, got ${k.length}/${v.length}`);
-      feeds[pastKeyName(i)] = new ort.Tensor('float32', k, [B, KVH, C, d]);
-      feeds[pastValueName(i)] = new ort.Tensor('float32', v, [B, KVH, C, d]);
+      feeds[pastKeyName(i)] = this.pastTensor(k, [B, KVH, C, d]);
+      feeds[pastValueName(i)] = this.pastTensor(v, [B, KVH, C, d]);
     }
     const names = [LOGITS_OUTPUT];
     for (let i = 0; i < L; i++) names.push(presentKeyName(i), presentValueName(i));
@@ -361,7 +395,7 @@ export class Model {
       [DECODER_INPUTS.logitsPositions]: new ort.Tensor('int64', BigInt64Array.from([BigInt(S - 1)]), [1]),
       [DECODER_INPUTS.pastMask]: new ort.Tensor('float32', mask, [1, P]),
     };
-    const standIn = past ? null : new ort.Tensor('float32', this.emptyPast, [1, KVH, 1, d]);
+    const standIn = past ? null : this.pastTensor(this.emptyPast, [1, KVH, 1, d]);
     for (let i = 0; i < L; i++) {
       feeds[pastKeyName(i)] = standIn ?? (past!.keys[i] as ort.Tensor);
       feeds[pastValueName(i)] = standIn ?? (past!.values[i] as ort.Tensor);
@@ -375,6 +409,15 @@ export class Model {
       values: Array.from({ length: L }, (_, i) => out[fullValueName(i)]!),
       rows: P + S,
     };
+  }
+
+  /**
+   * A JS-held past as the decoder takes it: zero-copy float32, or converted to float16 when the
+   * decoder's past is float16 (the float16 GPU-resident cache; JS-buffer decoding on such a model
+   * pays one conversion of its cache per call).
+   */
+  private pastTensor(data: Float32Array, dims: number[]): ort.Tensor {
+    return this.pastType === 'float16' ? new ort.Tensor('float16', f32ToF16(data), dims) : new ort.Tensor('float32', data, dims);
   }
 
   /** The decoder's output names in graph order when it has GPU-resident cache outputs (else null). */

@@ -11,8 +11,16 @@ import type { Precision } from './precision.ts';
 /** Margin of the fp32 top-2 logits above which the top-1 must agree (below: not decidable at int8/int4 noise). */
 export const TOP1_MARGIN = 1e-2;
 
+export interface QuantTarget {
+  logits_rel_l2: number;
+  greedy_equal_min?: number;
+  vit_embeds_rel_l2?: number;
+  text_logits_rel_l2?: number;
+  top1_agreement_min?: number;
+}
+
 /** Targets per precision (issue "Fast on the CPU"): logits rel-L2 vs fp32, greedy tokens equal to fp32's. */
-export const QUANT_TARGETS: Partial<Record<Precision, { logits_rel_l2: number; greedy_equal_min?: number }>> = {
+export const QUANT_TARGETS: Partial<Record<Precision, QuantTarget>> = {
   fp16: { logits_rel_l2: 1e-3 },
   int8: { logits_rel_l2: 1e-2, greedy_equal_min: 10 },
   int4: { logits_rel_l2: 5e-2 },
@@ -69,7 +77,19 @@ export async function forwardAll(model: Model, inp: { pixelValues: Float32Array;
   return { vitEmbeds: enc.vitEmbeds, logits: fwd.logits, textLogits: tr.logits, greedy };
 }
 
-export function quantMetrics(ours: { vitEmbeds: Float32Array; logits: Float32Array; textLogits: Float32Array; greedy: number[] }, fp32: typeof ours, vocab: number, dtype: Precision): QuantParity {
+/**
+ * fp16 computed in float16 (WebGPU with float16 kernels), vs fp32 — derived from measurement: the
+ * golden README's float32 tolerances (rel-L2 1e-4, identical greedy tokens) are for float32 rounding;
+ * float16's unit roundoff (2^-11 = 4.9e-4) is 2^13 times float32's, and on the three golden models
+ * (lavapipe, every op in float16) the worst errors were vit_embeds 4.7e-3, logits 7.3e-3, text logits
+ * 4.8e-3 (≈ 15 float16 roundoffs), top-1 agreement 0.9948, greedy 12/12. The tolerance: rel-L2 2e-2
+ * (40 roundoffs, 2.7× the worst measured), top-1 agreement ≥ 0.99, and the README's identical greedy tokens.
+ */
+export const FLOAT16_COMPUTE_TARGET: QuantTarget = {
+  logits_rel_l2: 2e-2, vit_embeds_rel_l2: 2e-2, text_logits_rel_l2: 2e-2, top1_agreement_min: 0.99, greedy_equal_min: 12,
+};
+
+export function quantMetrics(ours: { vitEmbeds: Float32Array; logits: Float32Array; textLogits: Float32Array; greedy: number[] }, fp32: typeof ours, vocab: number, dtype: Precision, target: QuantTarget | undefined = QUANT_TARGETS[dtype]): QuantParity {
   const am = argmaxAgreement(ours.logits, fp32.logits, vocab, TOP1_MARGIN);
   let prefix = 0;
   while (prefix < fp32.greedy.length && ours.greedy[prefix] === fp32.greedy[prefix]) prefix++;
@@ -87,18 +107,21 @@ export function quantMetrics(ours: { vitEmbeds: Float32Array; logits: Float32Arr
     greedy_match: prefix === fp32.greedy.length,
   };
   const failed: string[] = [];
-  const t = QUANT_TARGETS[dtype];
+  const t = target;
   if (t && !(r.logits_rel_l2 <= t.logits_rel_l2)) failed.push('logits_rel_l2');
-  if (t?.greedy_equal_min !== undefined && equal < t.greedy_equal_min) failed.push('greedy_equal');
+  if (t?.vit_embeds_rel_l2 !== undefined && !(r.vit_embeds_rel_l2 <= t.vit_embeds_rel_l2)) failed.push('vit_embeds_rel_l2');
+  if (t?.text_logits_rel_l2 !== undefined && !(r.text_logits_rel_l2 <= t.text_logits_rel_l2)) failed.push('text_logits_rel_l2');
+  if (t?.top1_agreement_min !== undefined && !(r.top1_agreement >= t.top1_agreement_min)) failed.push('top1_agreement');
+  if (t?.greedy_equal_min !== undefined && equal < Math.min(t.greedy_equal_min, fp32.greedy.length)) failed.push('greedy_equal');
   return { ...r, failed };
 }
 
 /** Runs the fp32 model of `modelDir` on the same inputs and compares the reduced-precision outputs with it. */
-export async function compareWithFp32(modelDir: string, ours: PathOutputs, dtype: Precision): Promise<QuantParity> {
+export async function compareWithFp32(modelDir: string, ours: PathOutputs, dtype: Precision, target?: QuantTarget): Promise<QuantParity> {
   const fp32 = await Model.load(modelDir);
   try {
     const ref = await forwardAll(fp32, ours, ours.greedy.length);
-    return quantMetrics(ours, ref, fp32.config.llm.vocabSize, dtype);
+    return quantMetrics(ours, ref, fp32.config.llm.vocabSize, dtype, target ?? QUANT_TARGETS[dtype]);
   } finally {
     await fp32.release();
   }

@@ -10,7 +10,7 @@ import { fail } from '../errors.ts';
 import { Model } from './model.ts';
 import { relL2, argmax, argmaxAgreement, causalLmLoss } from './metrics.ts';
 import type { Precision } from './precision.ts';
-import { compareWithFp32, type QuantParity } from './parity-quant.ts';
+import { compareWithFp32, FLOAT16_COMPUTE_TARGET, type QuantParity } from './parity-quant.ts';
 import type { Device, DeviceRequest } from '../host/types.ts';
 
 /** golden/README.md tolerances for a float32 implementation. */
@@ -39,6 +39,8 @@ export interface ParityReport {
   dtype: Precision;
   /** The device the path ran on (a WebGPU request without an adapter runs on the CPU). */
   device: Device;
+  /** Whether the kernels computed in float16 (fp16 on WebGPU with float16 kernels; its own tolerance: FLOAT16_COMPUTE_TARGET). */
+  float16_compute: boolean;
   /** For dtype ≠ fp32: the same inputs through this precision vs this project's fp32 forward. */
   vs_fp32?: QuantParity;
   /** Names of the checks that missed their tolerance (empty = pass). */
@@ -167,7 +169,8 @@ export async function runParity(args: ParityArgs): Promise<ParityReport> {
     const textErr = relL2(tr.logits, await gold.readFloat32('text_logits'));
 
     const device = model.device;
-    const report: Omit<ParityReport, 'failed' | 'ok' | 'dtype' | 'device' | 'vs_fp32'> = {
+    const float16_compute = model.float16Compute;
+    const report: Omit<ParityReport, 'failed' | 'ok' | 'dtype' | 'device' | 'float16_compute' | 'vs_fp32'> = {
       vit_embeds_rel_l2: vit,
       logits_rel_l2: logitsErr,
       text_logits_rel_l2: textErr,
@@ -186,8 +189,8 @@ export async function runParity(args: ParityArgs): Promise<ParityReport> {
       const vs = await compareWithFp32(args.modelDir, {
         vitEmbeds: enc.vitEmbeds, logits: fwd.logits, textLogits: tr.logits, greedy,
         pixelValues: await pvFile.readFloat32('pixel_values'), tiles: T, ids, textIds: tids, imgContextId: meta.img_context_id,
-      }, dtype);
-      return { ...report, dtype, device, vs_fp32: vs, failed: vs.failed, ok: vs.failed.length === 0 };
+      }, dtype, float16_compute ? FLOAT16_COMPUTE_TARGET : undefined);
+      return { ...report, dtype, device, float16_compute, vs_fp32: vs, failed: vs.failed, ok: vs.failed.length === 0 };
     }
     const failed: string[] = [];
     for (const [k, tol] of Object.entries(TOLERANCES)) {
@@ -196,7 +199,7 @@ export async function runParity(args: ParityArgs): Promise<ParityReport> {
     }
     if (report.argmax_agreement !== 1) failed.push('argmax_agreement');
     if (!report.greedy_match) failed.push('greedy_match');
-    return { ...report, dtype, device, failed, ok: failed.length === 0 };
+    return { ...report, dtype, device, float16_compute, failed, ok: failed.length === 0 };
   } finally {
     if (!args.model) await model.release();
   }

@@ -95,3 +95,48 @@ export function dequantizeMatrix(q: QuantizedMatrix): Float32Array {
   }
   return out;
 }
+
+/**
+ * Per-output-channel int8 quantization of W [n, k] into the input layout of com.microsoft
+ * `DynamicQuantizeMatMul` (y = x · B scaled per column, x quantized to uint8 per call):
+ *   weights int8 [k, n]   (transposed: the op multiplies x [.., k] by B [k, n])
+ *   scales  float32 [n]   codes −127..127, value = code · scale (symmetric, no zero point)
+ * ORT runs it on MLAS's u8s8 QGEMM (AVX-512 VNNI here), ~2× MatMulNBits at hundreds of rows
+ * (README "Precisions"). The scale maps the row's largest magnitude to 127 (symmetric codes).
+ * On CPUs without VNNI, u8s8's 16-bit intermediate sums can saturate; the session option
+ * `session.x64quantprecision` (session.ts) makes ORT switch such weights to u8u8 there.
+ */
+export interface ChannelQuantizedMatrix {
+  n: number;
+  k: number;
+  /** [k, n] */
+  weights: Int8Array;
+  /** [n] */
+  scales: Float32Array;
+}
+
+export function quantizeChannels(w: Float32Array, n: number, k: number): ChannelQuantizedMatrix {
+  if (w.length !== n * k) throw new Error(`quantizeChannels: ${w.length} values for [${n}, ${k}]`);
+  const weights = new Int8Array(k * n);
+  const scales = new Float32Array(n);
+  for (let r = 0; r < n; r++) {
+    const row = r * k;
+    let amax = 0;
+    for (let i = 0; i < k; i++) amax = Math.max(amax, Math.abs(w[row + i]!));
+    const d = Math.fround(amax / 127);
+    scales[r] = d;
+    const inv = d !== 0 ? 1 / d : 0;
+    for (let i = 0; i < k; i++) {
+      const q = Math.round(w[row + i]! * inv);
+      weights[i * n + r] = q < -127 ? -127 : q > 127 ? 127 : q;
+    }
+  }
+  return { n, k, weights, scales };
+}
+
+/** The float32 matrix [n, k] of a channel-quantized weight (for tests and error estimates). */
+export function dequantizeChannels(q: ChannelQuantizedMatrix): Float32Array {
+  const out = new Float32Array(q.n * q.k);
+  for (let r = 0; r < q.n; r++) for (let i = 0; i < q.k; i++) out[r * q.k + i] = q.weights[i * q.n + r]! * q.scales[r]!;
+  return out;
+}

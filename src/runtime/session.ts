@@ -23,21 +23,33 @@ export interface SessionOptions {
   label?: string;
   /** Outputs to leave in GPU memory (`gpu-buffer`: fed back as inputs without a copy to the host). */
   preferredOutputLocation?: Record<string, 'cpu' | 'gpu-buffer'>;
+  /** ORT's CPU memory arena (default on); off returns each run's buffers to the allocator when freed. */
+  cpuMemArena?: boolean;
+  /** ONNX Runtime's verbose log on stderr (node placements, kernels). */
+  verbose?: boolean;
 }
 
 export async function createSession(modelBytes: Uint8Array, opts: SessionOptions = {}): Promise<ort.InferenceSession> {
   const session: Record<string, string> = {};
   if (opts.externalFolder) session.model_external_initializers_file_folder_path = opts.externalFolder;
   if (opts.disablePrepacking) session.disable_prepacking = '1';
+  // DynamicQuantizeMatMul (int8 'channels' linears) runs u8s8 products; on CPUs without VNNI their
+  // 16-bit intermediate sums can saturate, and this makes ORT switch those weights to u8u8 (no-op with VNNI).
+  session['session.x64quantprecision'] = '1';
   const options: ort.InferenceSession.SessionOptions = {
     executionProviders: [PROVIDERS[opts.device ?? 'cpu'] ?? fail(`unknown device '${opts.device}' (supported: ${Object.keys(PROVIDERS).join(', ')})`)],
     // 'basic' or higher folds bf16→f32 Casts and weight Transposes once at creation.
     graphOptimizationLevel: 'all',
     intraOpNumThreads: opts.intraOpNumThreads ?? host.cpuCount(),
     interOpNumThreads: 1,
+    // Per-shape memory patterns kept ~0.05 GiB more arena after prefill chunks of varying cache
+    // length (1B int4), at no measured speed cost when off.
+    enableMemPattern: false,
+    ...(opts.cpuMemArena === false ? { enableCpuMemArena: false } : {}),
     // ORT's own warnings go straight to stderr; on WebGPU it warns on every session that shape
     // arithmetic stays on the CPU (by design). Errors still show.
     ...(opts.device === 'webgpu' ? { logSeverityLevel: 3 as const } : {}),
+    ...(opts.verbose ? { logSeverityLevel: 0 as const, logVerbosityLevel: 0 } : {}),
     extra: { session },
     ...(opts.preferredOutputLocation ? { preferredOutputLocation: opts.preferredOutputLocation } : {}),
   };

@@ -5,13 +5,15 @@
  * them, with each activation crossing to host memory and back) and small int64 shape arithmetic, which
  * ORT keeps on the CPU on purpose. So FusedMatMul becomes MatMul (+ Transpose of B, + Mul by alpha);
  * a weight's Transpose folds into a transposed initializer when the session is created.
+ * com.microsoft DynamicQuantizeMatMul (the CPU int8 'channels' form) has no WebGPU kernel either:
+ * Model.load stores every linear as MatMulNBits blocks on WebGPU (which has a kernel), and reports it here otherwise.
  */
 import type { GraphBuilder, Value } from '../graph/builder.ts';
 
 type GraphNode = ReturnType<GraphBuilder['listNodes']>[number];
 
 /** Ops minivl emits that have no WebGPU kernel in ORT 1.30 (shape arithmetic aside). */
-const NO_WEBGPU_KERNEL = new Set(['com.microsoft:FusedMatMul']);
+const NO_WEBGPU_KERNEL = new Set(['com.microsoft:FusedMatMul', 'com.microsoft:DynamicQuantizeMatMul']);
 
 /** Rank of each value where it follows from inputs, initializers and the ops minivl emits. */
 function ranks(g: GraphBuilder): Map<string, number> {

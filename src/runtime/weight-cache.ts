@@ -23,7 +23,7 @@ import { writeFully } from '../io/atomic-write.ts';
 import { errnoCode, fail } from '../errors.ts';
 import { ConvertedWeightSource, WEIGHTS_FILE, type PlanEntry } from './converted-weights.ts';
 import type { Precision, QuantPolicy } from './precision.ts';
-import { quantizeMatrix } from './quantize.ts';
+import { quantizeChannels, quantizeMatrix } from './quantize.ts';
 
 export const MANIFEST_FILE = 'manifest.json';
 /** Bumped whenever the bytes written for the same plan change (quantizer, layout). */
@@ -189,6 +189,11 @@ async function writeEntry(ckpt: Checkpoint, e: PlanEntry, put: (offset: number, 
     case 'quant': {
       const q = quantizeMatrix(await ckpt.readFloat32(e.name), e.n, e.k, e.bits, e.blockSize);
       await put(e.packedOffset, q.packed);
+      return put(e.scalesOffset, u8(q.scales));
+    }
+    case 'qchannels': {
+      const q = quantizeChannels(await ckpt.readFloat32(e.name), e.n, e.k);
+      await put(e.weightsOffset, new Uint8Array(q.weights.buffer, q.weights.byteOffset, q.weights.byteLength));
       return put(e.scalesOffset, u8(q.scales));
     }
   }

@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { GraphBuilder } from '../../src/graph/builder.ts';
-import { quantizeMatrix, dequantizeMatrix } from '../../src/runtime/quantize.ts';
+import { quantizeMatrix, dequantizeMatrix, quantizeChannels, dequantizeChannels } from '../../src/runtime/quantize.ts';
+import { GraphWeights, type WeightSource } from '../../src/model/weights.ts';
 import { createSession, ort } from '../../src/runtime/session.ts';
 
 test('4-bit blocks: the largest magnitude maps to code 0 (-8 · scale), codes packed low nibble first', () => {
@@ -56,4 +57,47 @@ test('ONNX Runtime MatMulNBits reads the layout as written (4 and 8 bits, float3
     }
     assert.ok(maxErr < 1e-5, `${bits} bits: max |y - x·deq(W)ᵀ| = ${maxErr}`);
   }
+});
+
+test('int8 channels: scale = largest magnitude of the row / 127, codes stored transposed [k, n]', () => {
+  const w = Float32Array.from([1.27, -0.635, 0, 0.01, /* row 1 */ -2.54, 1, 2, 0.02]);
+  const q = quantizeChannels(w, 2, 4);
+  assert.deepEqual([...q.scales], [Math.fround(1.27 / 127), Math.fround(2.54 / 127)]);
+  // weights[k * n + r]
+  assert.deepEqual([...q.weights], [127, -127, Math.round(-0.635 / q.scales[0]!), Math.round(1 / q.scales[1]!), 0, Math.round(2 / q.scales[1]!), 1, 1]);
+  const d = dequantizeChannels(q);
+  assert.ok(Math.abs(d[0]! - 1.27) < 1e-6 && Math.abs(d[4]! + 2.54) < 1e-6);
+});
+
+test('GraphWeights.linear runs a channels weight as DynamicQuantizeMatMul with the bias fused (exact for uint8-exact inputs)', async () => {
+  const [N, K, M] = [40, 64, 3];
+  let seed = 3;
+  const rnd = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648) - 0.5;
+  const w = Float32Array.from({ length: N * K }, rnd);
+  const bias = Float32Array.from({ length: N }, rnd);
+  // Integers −128..127 with both ends present: DynamicQuantizeLinear's scale is exactly 1, zero point 128.
+  const x = Float32Array.from({ length: M * K }, (_, i) => (i === 0 ? -128 : i === 1 ? 127 : Math.round(rnd() * 250)));
+  const q = quantizeChannels(w, N, K);
+  const raw = (a: Float32Array | Int8Array) => ({ kind: 'raw' as const, bytes: new Uint8Array(a.buffer, a.byteOffset, a.byteLength) });
+  const src: WeightSource = {
+    externalFolder: null,
+    ref: (name) => ({ name, dtype: 'F32', shape: [N], data: raw(bias) }),
+    quantized: () => ({ form: 'channels', n: N, k: K, weights: raw(q.weights), scales: raw(q.scales) }),
+  };
+  const g = new GraphBuilder('qc');
+  const xi = g.input('x', 'float32', [M, K]);
+  g.output(new GraphWeights(g, src).linear(xi, 'w', [N, K], 'b'), 'y', 'float32');
+  const sess = await createSession(g.toBytes());
+  const y = (await sess.run({ x: new ort.Tensor('float32', x, [M, K]) })).y!.data as Float32Array;
+  await sess.release();
+  const deq = dequantizeChannels(q);
+  let maxRel = 0;
+  for (let m = 0; m < M; m++) {
+    for (let n = 0; n < N; n++) {
+      let ref = bias[n]!;
+      for (let k = 0; k < K; k++) ref += x[m * K + k]! * deq[n * K + k]!;
+      maxRel = Math.max(maxRel, Math.abs(y[m * N + n]! - ref) / (Math.abs(ref) + 1));
+    }
+  }
+  assert.ok(maxRel < 1e-5, `max |y - (x·deq(W)ᵀ + b)| / (|ref| + 1) = ${maxRel}`);
 });

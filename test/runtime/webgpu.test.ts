@@ -1,12 +1,13 @@
 // The same graphs on ONNX Runtime's WebGPU provider (in CI: Mesa's software Vulkan, lavapipe, from
 // bookworm-backports; .ci/run installs it): golden parity with the float32 tolerances, the graph
-// rewrite that keeps every matrix product on the GPU, and the CPU fallback without an adapter.
+// rewrite that keeps every matrix product on the GPU, and the CPU fallback without an adapter; fp16
+// computed in float16 (graph/float16.ts) with its float16 GPU-resident cache, and int4 (MatMulNBits) on the GPU.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { GraphBuilder, float } from '../../src/graph/builder.ts';
 import { runParity, TOLERANCES } from '../../src/runtime/parity.ts';
-import { probeWebGpu, resolveDevice } from '../../src/runtime/device.ts';
+import { computePlan, probeWebGpu, probeWebGpuFloat16, resolveDevice } from '../../src/runtime/device.ts';
 import { lowerForWebGpu } from '../../src/runtime/webgpu-graph.ts';
 import { createSession, ort } from '../../src/runtime/session.ts';
 import { Model } from '../../src/runtime/model.ts';
@@ -14,7 +15,7 @@ import { DecodeState } from '../../src/runtime/decode.ts';
 import { GpuKVDecoder } from '../../src/runtime/gpu-kv-decoder.ts';
 import { syntheticIds } from '../../src/runtime/bench.ts';
 import { argmax, relL2 } from '../../src/runtime/metrics.ts';
-import { QUANT_TARGETS } from '../../src/runtime/parity-quant.ts';
+import { FLOAT16_COMPUTE_TARGET, QUANT_TARGETS } from '../../src/runtime/parity-quant.ts';
 import { tempDir } from '../helpers/tmp.ts';
 import { GOLDEN, ROOT } from '../helpers/paths.ts';
 import { MiniVL } from '../../src/minivl.ts';
@@ -42,14 +43,149 @@ for (const family of ['qwen2', 'phi3']) {
   });
 }
 
-test('fp16 weights on the WebGPU provider meet the fp16 target against fp32 (qwen2)', { skip: noAdapter }, async () => {
-  const dir = `${GOLDEN}/models/qwen2`;
+// fp16 computes in float16 on an adapter with float16 kernels (lavapipe has them): its own tolerance
+// against the fp32 CPU forward (FLOAT16_COMPUTE_TARGET, derived in parity-quant.ts), the golden greedy tokens.
+const f16 = await probeWebGpuFloat16();
+for (const family of ['qwen2', 'internlm2', 'phi3']) {
+  test(`${family}: fp16 computed in float16 on WebGPU vs the fp32 CPU forward, within the float16 tolerance; golden greedy tokens`, { skip: noAdapter }, async () => {
+    const dir = `${GOLDEN}/models/${family}`;
+    const warnings: string[] = [];
+    const r = await runParity({ modelDir: dir, goldenFile: `${dir}/golden.safetensors`, pixelValuesFile: PIXELS, device: 'webgpu', dtype: 'fp16', weightCacheRoot: await tempDir(), warn: (m) => warnings.push(m) });
+    assert.equal(r.device, 'webgpu');
+    assert.equal(r.float16_compute, f16.available);
+    assert.deepEqual(warnings, f16.available ? [] : [computePlan('webgpu', 'fp16', f16).fallback]);
+    const vs = r.vs_fp32!;
+    const t = f16.available ? FLOAT16_COMPUTE_TARGET : QUANT_TARGETS.fp16!;
+    assert.ok(vs.logits_rel_l2 < t.logits_rel_l2, `logits vs fp32 ${vs.logits_rel_l2}`);
+    if (f16.available) {
+      // float16 rounding is visible (the graph really computes in float16), within its tolerance.
+      assert.ok(vs.logits_rel_l2 > 1e-4, `logits vs fp32 ${vs.logits_rel_l2}: not float16 arithmetic`);
+      assert.ok(vs.vit_embeds_rel_l2 < t.vit_embeds_rel_l2! && vs.text_logits_rel_l2 < t.text_logits_rel_l2!, `vit ${vs.vit_embeds_rel_l2}, text ${vs.text_logits_rel_l2}`);
+      assert.ok(vs.top1_agreement >= t.top1_agreement_min!, `top-1 ${vs.top1_agreement}`);
+    }
+    assert.deepEqual(vs.greedy_tokens, vs.fp32_greedy_tokens);
+    assert.deepEqual(r.greedy_tokens, r.golden_greedy_tokens);
+    assert.deepEqual(r.failed, []);
+  });
+}
+
+
+interface Decoder { feed(embeds: Float32Array): Promise<Float32Array>; step(id: number): Promise<Float32Array> }
+
+/** Prefill (40 tokens) + 4 greedy steps on both decoders: logits within `tol` rel-L2 and the same argmax at each. */
+async function assertSameGreedySteps(ref: Decoder, refEmbeds: Float32Array, gpu: Decoder & { readonly length: number }, gpuEmbeds: Float32Array, tol: number): Promise<void> {
+  let a = await ref.feed(refEmbeds);
+  let b = await gpu.feed(gpuEmbeds);
+  for (let step = 0; ; step++) {
+    assert.ok(relL2(b, a) < tol, `step ${step}: rel-L2 ${relL2(b, a)}`);
+    assert.equal(argmax(b), argmax(a), `step ${step}`);
+    if (step === 4) break;
+    const next = argmax(a);
+    a = await ref.step(next);
+    b = await gpu.step(next);
+  }
+  assert.equal(gpu.length, 44);
+}
+
+test('the float16 GPU-resident KV cache (half the bytes) gives the fp32 JS-cache greedy tokens (prefill + 4 steps, phi3)', { skip: noAdapter || (!f16.available && 'no float16 kernels') }, async () => {
+  const dir = `${GOLDEN}/models/phi3`;
+  const model = await Model.load(dir, { device: 'webgpu', dtype: 'fp16', weightCacheRoot: await tempDir() });
+  const ref = await Model.load(dir);
+  try {
+    assert.equal(model.float16Compute, true);
+    assert.equal(model.gpuCache, true);
+    const { numLayers: L, numKvHeads: KVH, headDim: d } = model.config.llm;
+    const ids = syntheticIds(40, 3, model.config.llm.vocabSize, 5);
+    const first = await model.forwardGpuCache(await model.embed(ids), null);
+    assert.equal(first.keys.length, L);
+    for (const t of [...first.keys, ...first.values]) {
+      assert.equal(t.type, 'float16');
+      assert.equal(t.location, 'gpu-buffer');
+      assert.deepEqual(t.dims, [1, KVH, 41, d]); // the masked stand-in row + 40
+      t.dispose();
+    }
+    const gpu = new GpuKVDecoder(model);
+    const js = new DecodeState(ref, 64);
+    try {
+      await assertSameGreedySteps(js, await ref.embed(ids), gpu, await model.embed(ids), FLOAT16_COMPUTE_TARGET.logits_rel_l2);
+    } finally {
+      gpu.release();
+    }
+    // The JS-buffer cache also runs on this model (its float32 past converted to the float16 input).
+    const st = new DecodeState(model, 64);
+    const st32 = new DecodeState(ref, 64);
+    let c = await st.feed(await model.embed(ids));
+    let c32 = await st32.feed(await ref.embed(ids));
+    for (let step = 0; step < 2; step++) {
+      assert.ok(relL2(c, c32) < FLOAT16_COMPUTE_TARGET.logits_rel_l2, `JS cache step ${step}: rel-L2 ${relL2(c, c32)}`);
+      assert.equal(argmax(c), argmax(c32));
+      const next = argmax(c32);
+      c = await st.step(next);
+      c32 = await st32.step(next);
+    }
+  } finally {
+    await model.release();
+    await ref.release();
+  }
+});
+
+test('fp16 plan: float16 kernels on WebGPU when the probe finds them, else the float32 kernels with one warning; never on the CPU', async () => {
+  assert.deepEqual(computePlan('webgpu', 'fp16', { available: true }), { float16: true });
+  const no = computePlan('webgpu', 'fp16', { available: false, reason: 'Invalid feature required: ShaderF16' });
+  assert.equal(no.float16, false);
+  assert.equal(no.fallback, 'webgpu: no float16 kernels on this adapter (Invalid feature required: ShaderF16); fp16 runs the float32 kernels');
+  assert.deepEqual(computePlan('cpu', 'fp16', null), { float16: false });
+  assert.deepEqual(computePlan('webgpu', 'fp32', { available: true }), { float16: false });
+  assert.deepEqual(computePlan('webgpu', 'int4', { available: true }), { float16: false });
+  // The real probe: on lavapipe (Mesa's software Vulkan) Dawn offers shader-f16.
+  if (!noAdapter) assert.deepEqual(f16, { available: true });
+  else assert.equal(f16.available, false);
+});
+
+/** Op types per execution provider from ONNX Runtime's verbose "Node placements" lines. */
+function placements(log: string): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  let ep: string[] | null = null;
+  for (const line of log.split('\n')) {
+    const m = /(?:Node\(s\)|All nodes) placed on \[(\w+)\]/.exec(line);
+    if (m) {
+      ep = out.get(m[1]!) ?? [];
+      out.set(m[1]!, ep);
+      continue;
+    }
+    const n = /VerifyEachNodeIsAssignedToAnEp\]\s{3}(\S+) \(/.exec(line);
+    if (n && ep) ep.push(n[1]!);
+  }
+  return out;
+}
+
+test('int4 on WebGPU: MatMulNBits runs on the WebGPU provider (verbose placements), logits within the int4 target of CPU int4', { skip: noAdapter }, async () => {
   const weightCacheRoot = await tempDir();
-  const r = await runParity({ modelDir: dir, goldenFile: `${dir}/golden.safetensors`, pixelValuesFile: PIXELS, device: 'webgpu', dtype: 'fp16', weightCacheRoot });
-  assert.equal(r.device, 'webgpu');
-  assert.ok(r.vs_fp32!.logits_rel_l2 < QUANT_TARGETS.fp16!.logits_rel_l2, `fp16 logits vs fp32 ${r.vs_fp32!.logits_rel_l2}`);
-  assert.equal(r.vs_fp32!.greedy_match, true);
-  assert.deepEqual(r.failed, []);
+  const script = `import { Model } from './src/runtime/model.ts';
+    const m = await Model.load(${JSON.stringify(`${GOLDEN}/models/qwen2`)}, { device: 'webgpu', dtype: 'int4', weightCacheRoot: ${JSON.stringify(weightCacheRoot)}, ortVerbose: true });
+    await m.release();`;
+  const res = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { cwd: ROOT, encoding: 'utf8', maxBuffer: 64 << 20 });
+  assert.equal(res.status, 0, res.stderr.slice(-2000));
+  const p = placements(res.stderr);
+  assert.ok((p.get('WebGpuExecutionProvider') ?? []).filter((op) => op === 'MatMulNBits').length >= 14, 'MatMulNBits nodes on WebGPU');
+  assert.deepEqual((p.get('CPUExecutionProvider') ?? []).filter((op) => !['Concat', 'Squeeze', 'Range', 'Reshape', 'LessOrEqual', 'Shape', 'Gather', 'Unsqueeze'].includes(op)), [], 'only shape arithmetic on the CPU');
+  for (const family of ['qwen2', 'internlm2', 'phi3']) {
+    const dir = `${GOLDEN}/models/${family}`;
+    const ids = syntheticIds(40, 3, 512, 11);
+    const run = async (device: 'cpu' | 'webgpu') => {
+      const m = await Model.load(dir, { device, dtype: 'int4', weightCacheRoot });
+      try {
+        assert.equal(m.device, device);
+        return (await m.forward({ embeds: await m.embed(ids), logitsPositions: ids.map((_, i) => i) })).logits;
+      } finally {
+        await m.release();
+      }
+    };
+    const cpu = await run('cpu');
+    const gpu = await run('webgpu');
+    assert.ok(relL2(gpu, cpu) < QUANT_TARGETS.int4!.logits_rel_l2, `${family}: int4 WebGPU vs CPU logits rel-L2 ${relL2(gpu, cpu)}`);
+    assert.ok(relL2(gpu, cpu) > 0, `${family}: the two providers computed bit-identical logits (not two devices?)`);
+  }
 });
 
 test('minivl parity --device webgpu: one JSON line, device webgpu, within tolerance (internlm2)', { skip: noAdapter }, () => {
@@ -73,17 +209,7 @@ test('the GPU-resident KV cache gives the logits of the JS-buffer cache (prefill
     const ids = syntheticIds(40, 3, model.config.llm.vocabSize, 5);
     const embeds = await model.embed(ids);
     const js = new DecodeState(model, 64);
-    let a = await js.feed(embeds);
-    let b = await gpu.feed(embeds);
-    for (let step = 0; ; step++) {
-      assert.ok(relL2(b, a) < 1e-5, `step ${step}: rel-L2 ${relL2(b, a)}`);
-      assert.equal(argmax(b), argmax(a));
-      if (step === 4) break;
-      const next = argmax(a);
-      a = await js.step(next);
-      b = await gpu.step(next);
-    }
-    assert.equal(gpu.length, 44);
+    await assertSameGreedySteps(js, embeds, gpu, embeds, 1e-5);
   } finally {
     gpu.release();
     await model.release();

@@ -43,11 +43,15 @@ for (const dtype of ['int8', 'int4', 'fp16'] as const) {
     assert.equal(first.cache.reason, 'missing');
     const weights = join(first.cache.dir, WEIGHTS_FILE);
     const before = await stat(weights);
-    // A quantized weight is stored once, as blocks only (no float copy beside it).
+    // A quantized weight is stored once, in one form only (no float copy or second form beside it).
     const manifest = JSON.parse(await readFile(join(first.cache.dir, MANIFEST_FILE), 'utf8')) as { entries: { kind: string; name: string }[] };
-    const quant = new Set(manifest.entries.filter((e) => e.kind === 'quant').map((e) => e.name));
-    assert.equal(quant.size > 0, dtype !== 'fp16');
-    assert.deepEqual(manifest.entries.filter((e) => e.kind !== 'quant' && quant.has(e.name)).map((e) => e.name), []);
+    const isQuant = (k: string) => k === 'quant' || k === 'qchannels';
+    const quant = manifest.entries.filter((e) => isQuant(e.kind)).map((e) => e.name);
+    assert.equal(quant.length > 0, dtype !== 'fp16');
+    assert.equal(new Set(quant).size, quant.length);
+    assert.deepEqual(manifest.entries.filter((e) => !isQuant(e.kind) && quant.includes(e.name)).map((e) => e.name), []);
+    // Both forms in use where the default policy mixes them (int8: LLM channels where a norm feeds them + blocks; int4: vision channels + LLM blocks).
+    if (dtype !== 'fp16') assert.deepEqual([...new Set(manifest.entries.filter((e) => isQuant(e.kind)).map((e) => e.kind))].sort(), ['qchannels', 'quant']);
 
     const second = await loadAndRun(dir, root, dtype);
     assert.equal(second.cache.built, false, 'second load converted again');

@@ -4,6 +4,8 @@
 // Origin Private File System; a tiny checkpoint steered to a grounding answer goes through the page's
 // own controls (stream, boxes). The golden check runs with device 'auto' (WebGPU on chromium's software
 // Vulkan adapter, SwiftShader; the backend that ran is printed), the page test on WASM; a screenshot is saved.
+// int4 in the tab (WASM): converted in the tab into ≤ 1 GiB external-data files, logits within the int4
+// target of Node's int4, the WASM heap measured (bench/web-heap.ts does it for full-size checkpoints).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -17,6 +19,11 @@ import { GOLDEN, ROOT, SHARED } from '../helpers/paths.ts';
 import { image } from '../generate/chat-helpers.ts';
 import { writeSteeredCheckpoint, STEERED_BOX } from '../serve/steered-checkpoint.ts';
 import { serveStatic } from './static-server.ts';
+import { Model } from '../../src/runtime/model.ts';
+import { relL2 } from '../../src/runtime/metrics.ts';
+import { QUANT_TARGETS } from '../../src/runtime/parity-quant.ts';
+import { SafetensorsFile } from '../../src/io/safetensors.ts';
+import { WASM_HEAP_PROBE, INT4_TEXT_LOGITS } from './page-scripts.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
 // --enable-unsafe-webgpu exposes WebGPU on Linux; with no GPU, chromium's adapter is its own software
@@ -152,5 +159,38 @@ test('the page loads a checkpoint URL, streams the answer and draws its groundin
   await page.screenshot({ path: SCREENSHOT, fullPage: true });
   assert.deepEqual([...readFileSync(SCREENSHOT).subarray(1, 4)], [...Buffer.from('PNG')]);
   console.log(`screenshot: ${SCREENSHOT}`);
+  await page.close();
+});
+
+test('int4 in the tab (WASM): weights converted into ≤ 1 GiB external-data files, logits within the int4 target of Node int4, WASM heap measured', { skip }, async () => {
+  const dir = join(GOLDEN, 'models', 'qwen2');
+  const gold = await SafetensorsFile.open(join(dir, 'golden.safetensors'));
+  const ids = await gold.readIntegers('text_input_ids');
+  const node = await Model.load(dir, { dtype: 'int4', weightCacheRoot: join(tmp, 'wcache') });
+  const ref = (await node.forward({ embeds: await node.embed(ids), logitsPositions: ids.map((_, i) => i) })).logits;
+  await node.release();
+  const page = await browser.newPage();
+  await page.addInitScript(WASM_HEAP_PROBE);
+  const errors: string[] = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  await page.goto(base + '/');
+  await page.waitForFunction('window.minivl !== undefined');
+  type R = { logits: number[]; device: string; heapBytes: number; conversion: { files: number; largestBytes: number; source: string }; weights: string };
+  const r = (await page.evaluate(`(${INT4_TEXT_LOGITS})(${JSON.stringify({ dir: base + '/shared/golden/models/qwen2', ids })})`)) as R;
+  console.log(`int4 in the tab: ${r.device}, ${r.conversion.files} converted file(s), largest ${r.conversion.largestBytes} B, WASM heap ${(r.heapBytes / 2 ** 20).toFixed(1)} MiB`);
+  assert.equal(r.device, 'cpu'); // WASM
+  assert.equal(r.conversion.source, 'converted');
+  assert.ok(r.conversion.files >= 1 && r.conversion.largestBytes <= 2 ** 30);
+  assert.ok(r.heapBytes > 0, 'the WASM memory was found');
+  const err = relL2(Float32Array.from(r.logits), ref);
+  console.log(`int4 tab (WASM) vs Node int4 (CPU) text logits rel-L2 ${err.toExponential(2)}`);
+  assert.ok(err < QUANT_TARGETS.int4!.logits_rel_l2, `rel-L2 ${err}`);
+  // The second load reads the converted int4 files from OPFS.
+  await page.reload();
+  await page.waitForFunction('window.minivl !== undefined');
+  const again = (await page.evaluate(`(${INT4_TEXT_LOGITS})(${JSON.stringify({ dir: base + '/shared/golden/models/qwen2', ids })})`)) as R;
+  assert.equal(again.conversion.source, 'opfs-cache');
+  assert.deepEqual(again.logits, r.logits);
+  assert.deepEqual(errors, []);
   await page.close();
 });

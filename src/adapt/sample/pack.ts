@@ -90,6 +90,20 @@ export class Packer<S extends PackableSample> {
     return ready;
   }
 
+  /** The samples of every held buffer, in the packer's order (to save a run's packing state). */
+  held(): S[][] {
+    return this.buffers.map((b) => [...b.samples]);
+  }
+
+  /** Puts back the buffers `held()` returned (resuming a run); replaces any held now. */
+  restore(held: readonly (readonly S[])[]): void {
+    this.buffers = held.map((samples) => ({
+      samples: [...samples],
+      tokens: samples.reduce((n, s) => n + s.inputIds.length, 0),
+      tiles: samples.reduce((n, s) => n + s.numTiles, 0),
+    }));
+  }
+
   /** The packs still held, most tiles first (when every dataset is exhausted). */
   flush(): Pack<S>[] {
     const rest = this.buffers.map(toPack);

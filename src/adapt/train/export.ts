@@ -50,8 +50,12 @@ export async function exportAdapter(dir: string, params: ReadonlyMap<string, Flo
 }
 
 export interface MergeExportOptions {
-  /** Output dtype of the tensors that changed (reference: bf16). */
-  dtype: 'BF16' | 'F32';
+  /**
+   * Output dtype of the tensors that changed; default: each tensor's own dtype in the source
+   * checkpoint (released checkpoints are bf16, which is what the reference saves; an f32 checkpoint
+   * stays f32, so its merge reproduces the adapted model to float32 rounding).
+   */
+  dtype?: 'BF16' | 'F32';
   /** alpha / r of the LoRA wrapping a module. */
   scaling: (module: string) => number;
 }
@@ -81,9 +85,9 @@ export async function exportMerged(
     if (pair?.a && pair.b) {
       const [out, inF] = info.shape as [number, number];
       const merged = mergeLoraWeight(await ckpt.readFloat32(name), pair.a, pair.b, out, inF, opts.scaling(module));
-      tensors.push({ name, dtype: opts.dtype, shape: info.shape, data: merged });
+      tensors.push({ name, dtype: opts.dtype ?? info.dtype, shape: info.shape, data: merged });
     } else if (params.has(name)) {
-      tensors.push({ name, dtype: opts.dtype, shape: info.shape, data: params.get(name)! });
+      tensors.push({ name, dtype: opts.dtype ?? info.dtype, shape: info.shape, data: params.get(name)! });
     } else {
       tensors.push({ name, dtype: info.dtype, shape: info.shape, data: await ckpt.readBytes(name) });
     }

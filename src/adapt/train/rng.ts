@@ -39,4 +39,5 @@ export function permutation(n: number, seed: number, epoch: number): Uint32Array
 }
 
 /** Streams of the training run (keep distinct so draws never overlap). */
-export const STREAM = { order: 1, dropout: 2, loraInit: 3 } as const;
+// dropout uses 2 + 16·j (one stream per LoRA module), so dropPath takes 4, a value none of those hit.
+export const STREAM = { order: 1, dropout: 2, loraInit: 3, dropPath: 4, replay: 5 } as const;

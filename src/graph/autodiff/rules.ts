@@ -209,6 +209,46 @@ function sliceRule(c: RuleContext, dy: (Value | null)[]): (Value | null)[] {
   return [g.op1('Pad', [one(dy), pads]), null, null, null, null];
 }
 
+/**
+ * Conv as the patch embedding uses it (2-D, kernel = strides, no padding, dilation 1, group 1): each
+ * output pixel is one patch · Wᵀ, so the rule is the linear layer's on patches
+ * x [N, C, gh·k, gw·k] → P [N·gh·gw, C·k·k]: dW = dyᵀ·P, db = Σ dy, dx = patches of dy·W put back.
+ */
+function patchConvRule(c: RuleContext, dy: (Value | null)[]): (Value | null)[] {
+  const { g } = c;
+  const xi = inI(c, 0);
+  const wi = inI(c, 1);
+  const [O, C, kh, kw] = wi.shape as number[];
+  const kernel = attrInts(c.node, 'kernel_shape') ?? [kh!, kw!];
+  const strides = attrInts(c.node, 'strides') ?? [1, 1];
+  const pads = attrInts(c.node, 'pads') ?? [0, 0, 0, 0];
+  const dil = attrInts(c.node, 'dilations') ?? [1, 1];
+  const [H, W] = xi.shape.slice(2) as number[];
+  if (xi.shape.length !== 4 || attrInt(c.node, 'group', 1) !== 1 || kernel[0] !== strides[0] || kernel[1] !== strides[1] || pads.some((p) => p !== 0) || dil.some((d) => d !== 1)
+    || typeof H !== 'number' || typeof W !== 'number' || H % kh! || W % kw!) {
+    throw new Error('autodiff: only non-overlapping 2-D Conv (kernel = strides, no padding, group 1) has a gradient rule');
+  }
+  const gh = H / kh!;
+  const gw = W / kw!;
+  const dt = xi.dtype;
+  const K = C! * kh! * kw!;
+  const d = one(dy); // [N, O, gh, gw]
+  const dRows = g.reshape(g.transpose(d, [0, 2, 3, 1]), [-1, O!]); // [N·gh·gw, O]
+  const wRows = g.reshape(inV(c, 1), [O!, K]);
+  const out: (Value | null)[] = [null, null, null];
+  if (c.wants(0)) {
+    const p = matmulT(g, dt, dRows, 2, wRows, 2, false, false); // [N·gh·gw, K]
+    const x6 = g.transpose(g.reshape(p, [-1, gh, gw, C!, kh!, kw!]), [0, 3, 1, 4, 2, 5]);
+    out[0] = g.op1('Reshape', [x6, shapeOf(g, inV(c, 0), xi)]);
+  }
+  if (c.wants(1)) {
+    const patches = g.reshape(g.transpose(g.reshape(inV(c, 0), [0, C!, gh, kh!, gw, kw!]), [0, 2, 4, 1, 3, 5]), [-1, K]);
+    out[1] = g.reshape(matmulT(g, dt, dRows, 2, patches, 2, true, false), [O!, C!, kh!, kw!]);
+  }
+  if (needs(c, 2) && c.wants(2)) out[2] = g.op1('ReduceSum', [dRows, g.constI64([0])], { keepdims: 0 });
+  return out;
+}
+
 /** Scatter-add of the output gradient into zeros shaped like the gathered tensor. */
 function gatherRule(c: RuleContext, dy: (Value | null)[]): (Value | null)[] {
   const { g } = c;
@@ -349,4 +389,5 @@ export const GRADIENT_RULES: Record<string, GradRule> = {
   Gather: gatherRule,
   GatherElements: gatherElementsRule,
   ReduceSum: reduceSumRule,
+  Conv: patchConvRule,
 };

@@ -6,8 +6,8 @@ import { test, before, after } from 'node:test';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { finetune } from '../../../src/adapt/train/trainer.ts';
 import { TrainData } from '../../../src/adapt/train/data.ts';
@@ -21,6 +21,7 @@ import { writeRandomCheckpoint } from '../../../src/dev/random-checkpoint.ts';
 import { BIN } from '../../helpers/cli.ts';
 import { ROOT } from '../../helpers/paths.ts';
 import { writeFinetuneData } from './fixture.ts';
+import { assertKilledRunResumesBitwise, logRows } from './resume-harness.ts';
 
 const tmp = { path: '' };
 let model: string;
@@ -120,38 +121,12 @@ test('projector (mlp) fine-tuning trains mlp1 only and exports it', async () => 
   assert.deepEqual(await mergedF.readBytes('language_model.model.layers.0.mlp.up_proj.weight'), await base.readBytes('language_model.model.layers.0.mlp.up_proj.weight'));
 });
 
-function runCli(args: string[]): { child: ReturnType<typeof spawn>; done: Promise<number | null> } {
-  const child = spawn(process.execPath, [BIN, 'finetune', ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stderr = '';
-  child.stderr!.on('data', (d) => { stderr += d; });
-  const done = new Promise<number | null>((res) => child.on('exit', (code) => { if (code && code !== 0) process.stderr.write(stderr); res(code); }));
-  return { child, done };
-}
-
 test('a run killed with SIGKILL and resumed ends with the same adapter as an uninterrupted one (bitwise)', async () => {
   const flags = (out: string) => ['--model', model, '--meta', meta, '--mode', 'lora', '--lora-rank', '4', '--lr', '5e-3', '--max-steps', '12', '--save-steps', '4', '--threads', '1', '--out', out];
   const whole = join(tmp.path, 'run-whole');
-  assert.equal(await runCli(flags(whole)).done, 0);
-
   const broken = join(tmp.path, 'run-killed');
-  const first = runCli(flags(broken));
-  // Kill as soon as the first checkpoint is on disk (mid-run: steps 5..12 remain).
-  await new Promise<void>((res, rej) => {
-    const t = setInterval(() => {
-      if (existsSync(join(broken, 'latest.json'))) { clearInterval(t); first.child.kill('SIGKILL'); res(); }
-    }, 20);
-    first.done.then((code) => { clearInterval(t); if (code === 0) rej(new Error('the run finished before it could be killed')); });
-  });
-  await first.done;
-  assert.equal(existsSync(join(broken, 'adapter')), false);
-  const rerun = runCli([...flags(broken), '--resume']);
-  assert.equal(await rerun.done, 0);
-  const a = readFileSync(join(whole, 'adapter', 'adapter_model.safetensors'));
-  const b = readFileSync(join(broken, 'adapter', 'adapter_model.safetensors'));
-  assert.ok(a.equals(b), 'adapters differ');
-  const logA = readFileSync(join(whole, 'log.jsonl'), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l).loss);
-  const logB = readFileSync(join(broken, 'log.jsonl'), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l).loss);
-  assert.deepEqual(logB, logA);
+  await assertKilledRunResumesBitwise(flags, whole, broken);
+  assert.deepEqual(logRows(broken).map((r) => r.loss), logRows(whole).map((r) => r.loss));
 });
 
 test('finetune refuses an existing run folder without --resume/--force, and a resume without a checkpoint', async () => {

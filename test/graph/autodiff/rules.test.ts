@@ -64,6 +64,8 @@ const cases: Case[] = [
   { name: 'Gather axis 0 with repeated indices (embedding merge)', ops: ['Gather'], inputs: [f64('a', [4, 3]), i64('i', [5], [3, 0, 3, 1, 2])], build: (g, [a, i]) => [g.gather(a!, i!, 0)] },
   { name: 'Gather axis 1 (logits positions)', ops: ['Gather'], inputs: [f64('a', [1, 5, 3]), i64('i', [2], [4, 1])], build: (g, [a, i]) => [g.gather(a!, i!, 1)] },
   { name: 'GatherElements (target log-probs)', ops: ['GatherElements'], inputs: [f64('a', [1, 3, 5]), i64('i', [1, 3, 1], [4, 0, 2])], build: (g, [a, i]) => [g.op1('GatherElements', [a!, i!], { axis: 2 })] },
+  // ORT's Conv has float32 kernels only; the patch embedding's form (kernel = strides).
+  { name: 'Conv as a patch embedding (kernel = strides 2, bias)', ops: ['Conv'], inputs: [f32('x', [2, 3, 4, 6]), f32('w', [5, 3, 2, 2]), f32('b', [5])], build: (g, [x, w, b]) => [g.op1('Conv', [x!, w!, b!], { kernel_shape: [2, 2], strides: [2, 2] })], tol: F32_TOL },
   { name: 'ReduceSum keepdims 0 and 1', ops: ['ReduceSum'], inputs: [f64('a', [2, 3, 4])], build: (g, [a]) => [g.op1('ReduceSum', [a!, g.constI64([1])], { keepdims: 0 }), g.op1('ReduceSum', [a!, g.constI64([0, 2])], { keepdims: 1 })] },
 ];
 
