@@ -19,6 +19,7 @@ import { fail } from '../../errors.ts';
 import { SafetensorsFile, writeSafetensors } from '../../io/safetensors.ts';
 import { writeFileAtomic, writeFully } from '../../io/atomic-write.ts';
 import { loadTokenizer } from '../../tokenizer/index.ts';
+import { loadModelConfig } from '../../model/config.ts';
 import { IMG_CONTEXT_TOKEN } from '../../prompt/index.ts';
 import { loraScaling, type LoraSpec } from '../../model/lora.ts';
 import { TrainingSession } from '../../runtime/training.ts';
@@ -165,6 +166,16 @@ export async function finetune(opts: FinetuneOptions): Promise<FinetuneResult> {
   // Stopped before its first checkpoint, during or after the guard's "before": a resume starts at step 0 and keeps those scores.
   const restart = (opts.resume ?? false) && !existsSync(join(out, LATEST)) && evalGuardStarted(out);
   if (opts.resume && !restart && !existsSync(join(out, LATEST))) fail(`${opts.outDir}: no checkpoint to resume from (${LATEST} missing)`);
+  // The data is opened before anything is written: a bad meta file fails with the run folder untouched.
+  const cfg = await loadModelConfig(opts.modelDir);
+  const tokenizer = await loadTokenizer(opts.modelDir);
+  const imgContextId = tokenizer.tokenToId(IMG_CONTEXT_TOKEN) ?? fail(`${opts.modelDir}: the tokenizer has no ${IMG_CONTEXT_TOKEN} token`);
+  const dataOptions = { tokenizer, template: cfg.template, maxLength: opts.maxLength ?? 4096, maxDynamicPatch: opts.maxDynamicPatch ?? 6, seed, warn: opts.warn };
+  const data = new TrainData(opts.metaFile, dataOptions);
+  const replay = opts.replayMeta ? { meta: resolve(opts.replayMeta), ratio: opts.replayRatio ?? DEFAULT_REPLAY_RATIO } : null;
+  const replayData = replay ? new TrainData(replay.meta, dataOptions) : null;
+  const totalSteps = opts.maxSteps ?? Math.floor((data.size * (opts.epochs ?? 1)) / gradAccum);
+  if (!(totalSteps >= 1)) fail(`${opts.metaFile}: ${data.size} record(s) give no optimizer step with --grad-accum ${gradAccum}`);
   const guard = openEvalGuard(out, opts.evalGuard, opts.resume ?? false);
   if (opts.force && !opts.resume) await rm(out, { recursive: true, force: true });
   await mkdir(out, { recursive: true });
@@ -183,17 +194,9 @@ export async function finetune(opts: FinetuneOptions): Promise<FinetuneResult> {
     recompute: opts.recompute,
   });
   try {
-    const cfg = session.config;
-    const tokenizer = await loadTokenizer(opts.modelDir);
-    const imgContextId = tokenizer.tokenToId(IMG_CONTEXT_TOKEN) ?? fail(`${opts.modelDir}: the tokenizer has no ${IMG_CONTEXT_TOKEN} token`);
-    const data = new TrainData(opts.metaFile, { tokenizer, template: cfg.template, maxLength: opts.maxLength ?? 4096, maxDynamicPatch: opts.maxDynamicPatch ?? 6, seed, warn: opts.warn });
     const packing = opts.batchTokens
       ? { maxTokens: opts.batchTokens, maxTiles: opts.batchTiles ?? 48, maxBuffers: opts.maxBuffers ?? 20, lossReduction: opts.lossReduction ?? 'square' as const }
       : null;
-    const replay = opts.replayMeta ? { meta: resolve(opts.replayMeta), ratio: opts.replayRatio ?? DEFAULT_REPLAY_RATIO } : null;
-    const replayData = replay ? new TrainData(replay.meta, { tokenizer, template: cfg.template, maxLength: opts.maxLength ?? 4096, maxDynamicPatch: opts.maxDynamicPatch ?? 6, seed, warn: opts.warn }) : null;
-    const totalSteps = opts.maxSteps ?? Math.floor((data.size * (opts.epochs ?? 1)) / gradAccum);
-    if (!(totalSteps >= 1)) fail(`${opts.metaFile}: ${data.size} record(s) give no optimizer step with --grad-accum ${gradAccum}`);
     const settings: RunSettings = {
       mode: opts.mode, model: resolve(opts.modelDir), meta: resolve(opts.metaFile), lora, visionLora, trainVision, dropPathRate,
       lr: opts.lr ?? 4e-5, weightDecay: opts.weightDecay ?? 0.01, warmupRatio: opts.warmupRatio ?? 0.03,

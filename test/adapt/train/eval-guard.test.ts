@@ -80,14 +80,19 @@ test('--eval-before-after: killed mid-training and resumed, "before" is not scor
   assert.notDeepEqual(storedItems(r.after.store).map((i) => i.output_ids), beforeItems.map((i) => i.output_ids));
 });
 
-test('a run stopped before its first checkpoint (a meta without lines, found after "before") resumes from step 0 and keeps "before"', async () => {
+test('a meta without lines fails before anything is written; a run stopped before its first checkpoint (records that cannot be built, found after "before") resumes from step 0 and keeps "before"', async () => {
   const late = join(dir, 'late-meta.json');
   writeFileSync(join(dir, 'late.jsonl'), '');
   writeFileSync(late, JSON.stringify({ late: { root: dir, annotation: join(dir, 'late.jsonl'), repeat_time: 1 } }));
+  const never = join(dir, 'late-never');
+  await rejectsWith(finetune({ modelDir: model, metaFile: late, outDir: never, mode: 'lora', maxSteps: 1, threads: 1 }), /late-meta\.json: the datasets hold no lines/);
+  assert.equal(existsSync(never), false);
+  // A record whose image is missing passes the meta check and fails only when training builds it.
+  writeFileSync(join(dir, 'late.jsonl'), `${JSON.stringify({ id: 0, image: 'missing.png', conversations: [{ from: 'human', value: '<image>\nWhat is it?' }, { from: 'gpt', value: 'Nothing.' }] })}\n`);
   const lines: string[] = [];
   const evalGuard = { bench: 'ai2d', dataDir: fx.data, limit: 1, maxNum: 1, maxNewTokens: 2, threads: 1, log: (l: string) => lines.push(l) };
   const o = { modelDir: model, metaFile: late, outDir: join(dir, 'late'), mode: 'lora' as const, loraRank: 2, maxSteps: 2, threads: 1, evalGuard };
-  await rejectsWith(finetune(o), /late-meta\.json: the datasets hold no lines/);
+  await rejectsWith(finetune(o), /11 records in a row could not be built/);
   assert.equal(existsSync(join(o.outDir, 'latest.json')), false);
   const first = JSON.parse(readFileSync(join(o.outDir, EVAL_BEFORE_AFTER), 'utf8')) as BeforeAfterReport;
   writeFileSync(late, readFileSync(meta)); // the meta fixed
