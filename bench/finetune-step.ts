@@ -13,7 +13,7 @@ import { TrainingSession } from '../src/runtime/training.ts';
 import { AdamW, clipGradNorm } from '../src/adapt/train/optimizer.ts';
 import { initialParams } from '../src/adapt/train/params.ts';
 import { loadTokenizer } from '../src/tokenizer/index.ts';
-import { DEFAULT_DROP_PATH_RATE, fullModeTrainable } from '../src/adapt/train/full.ts';
+import { DEFAULT_DROP_PATH_RATE, modeTrainable } from '../src/adapt/train/full.ts';
 import { dropPathMasks } from '../src/adapt/train/drop-path.ts';
 import type { FinetuneMode } from '../src/adapt/train/trainer.ts';
 
@@ -43,7 +43,7 @@ let t = performance.now();
 let micro = 0;
 const ts = await TrainingSession.create(model, {
   vision: true,
-  trainable: mode === 'mlp' ? (n) => n.startsWith('mlp1.') : mode === 'full' ? fullModeTrainable(o['train-vision'] ?? false) : [],
+  trainable: modeTrainable(mode, o['train-vision'] ?? false),
   trainEmbedding: mode === 'full',
   dropPathRate,
   llmLora: o.mode === 'lora' ? { rank, alpha: 2 * rank, dropout: 0 } : undefined,

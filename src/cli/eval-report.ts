@@ -7,7 +7,7 @@ import { storePathOf } from '../eval/merge.ts';
 import { publishedModelOf, type PublishedModel } from '../eval/published.ts';
 import { buildReport, reportMarkdown, reportSvg } from '../eval/report.ts';
 import { EvalStore } from '../eval/store.ts';
-import { writeFileAtomic, writeFully } from '../io/atomic-write.ts';
+import { writeTextAtomic } from '../io/atomic-write.ts';
 import { parseCommandArgs, required, type CommandSpec } from './args.ts';
 
 const CMD: CommandSpec = {
@@ -50,7 +50,7 @@ function ensureDir(flag: string, dir: string): void {
 
 async function writeNew(path: string, text: string, force: boolean | undefined): Promise<void> {
   if (existsSync(path) && !force) fail(`${path}: already exists (pass --force to replace it)`);
-  await writeFileAtomic(path, (fh) => writeFully(fh, Buffer.from(text, 'utf8')));
+  await writeTextAtomic(path, text);
 }
 
 export async function run(argv: string[]): Promise<number> {

@@ -5,7 +5,7 @@
  */
 import { join } from 'node:path';
 import { fail } from '../errors.ts';
-import { writeFileAtomic, writeFully } from '../io/atomic-write.ts';
+import { writeTextAtomic } from '../io/atomic-write.ts';
 import type { EvalStore } from './store.ts';
 
 const RRC = new Set(['docvqa', 'docvqa-test', 'infovqa', 'infovqa-test']);
@@ -37,7 +37,7 @@ export async function exportSubmission(store: EvalStore, bench: string, dir: str
     fail(`${bench}: no submission format (exportable: ${[...RRC, ...MMB].join(', ')})`);
   }
   const path = join(dir, name);
-  await writeFileAtomic(path, (fh) => writeFully(fh, Buffer.from(body, 'utf8')));
+  await writeTextAtomic(path, body);
   return path;
 }
 

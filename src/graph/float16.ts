@@ -146,13 +146,3 @@ export function toFloat16(src: GraphBuilder, opts: Float16Options = {}): GraphBu
   }
   return g;
 }
-
-/** The element types of a graph's float values by kind, to check a pass (tests, diagnostics). */
-export function floatTypes(g: GraphBuilder): { inputs: Record<string, DType>; outputs: Record<string, DType>; float32Initializers: string[]; castsToFloat32: number } {
-  return {
-    inputs: Object.fromEntries(g.listInputs().map((i) => [i.name, i.dtype])),
-    outputs: Object.fromEntries(g.listOutputs().map((o) => [o.name, o.dtype])),
-    float32Initializers: g.listInitializers().filter((i) => i.dtype === 'float32').map((i) => i.name),
-    castsToFloat32: g.listNodes().filter((n) => n.opType === 'Cast' && n.attrs.to === DataType.float32).length,
-  };
-}

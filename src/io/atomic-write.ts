@@ -44,3 +44,13 @@ export async function writeFully(fh: FileHandle, b: Uint8Array, position?: numbe
     done += bytesWritten;
   }
 }
+
+/** A whole text file (UTF-8), written atomically. */
+export async function writeTextAtomic(path: string, text: string): Promise<void> {
+  await writeFileAtomic(path, (fh) => writeFully(fh, Buffer.from(text, 'utf8')));
+}
+
+/** A JSON file (2-space indent, final newline), written atomically. */
+export async function writeJsonAtomic(path: string, value: unknown): Promise<void> {
+  await writeTextAtomic(path, `${JSON.stringify(value, null, 2)}\n`);
+}

@@ -15,7 +15,7 @@ import { copyFile, mkdir, readFile, rename, stat, symlink, unlink } from 'node:f
 import { homedir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fail } from '../errors.ts';
-import { writeFileAtomic } from './atomic-write.ts';
+import { writeTextAtomic } from './atomic-write.ts';
 import { isFile } from './safetensors.ts';
 import { NetworkError, describeCause, downloadBlob, fetchFileMeta, type TransferContext } from './hub-download.ts';
 import { formatBytes, type ProgressStream } from './hub-progress.ts';
@@ -194,7 +194,7 @@ async function linkIntoSnapshot(blobPath: string, target: string): Promise<void>
 
 async function writeAtomic(path: string, text: string): Promise<void> {
   await mkdir(dirname(path), { recursive: true });
-  await writeFileAtomic(path, (fh) => fh.writeFile(text));
+  await writeTextAtomic(path, text);
 }
 
 /**

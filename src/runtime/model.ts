@@ -178,10 +178,7 @@ export class Model {
     const lmHead = outputWeightName(ckpt, config);
     let converted: ConvertedWeightSource | null = null;
     if (precision !== 'fp32') {
-      // On WebGPU every linear is MatMulNBits blocks: DynamicQuantizeMatMul (the int8 'channels' form)
-      // has no WebGPU kernel in ORT 1.30 (verbose placements: those nodes ran on the CPU).
-      const base = defaultQuantPolicy(precision);
-      const policy = opts.quantPolicy ?? (device === 'webgpu' ? { ...base, visionForm: 'blocks' as const, llmForm: 'blocks' as const } : base);
+      const policy = opts.quantPolicy ?? defaultQuantPolicy(precision, device);
       const entry = await cacheEntryDir(opts.weightCacheRoot ?? defaultWeightCacheRoot(), ckpt, precision, policy);
       converted = new ConvertedWeightSource(ckpt, precision, policy, entry, lmHead);
     }

@@ -9,6 +9,7 @@
  */
 import { fail } from '../errors.ts';
 import type { QuantBits } from './quantize.ts';
+import type { Device } from '../host/types.ts';
 
 export const PRECISIONS = ['fp32', 'fp16', 'int8', 'int4'] as const;
 export type Precision = (typeof PRECISIONS)[number];
@@ -53,6 +54,9 @@ export interface QuantPolicy {
  */
 export type LinearForm = 'blocks' | 'channels' | 'normed-channels';
 
-export function defaultQuantPolicy(p: Precision): QuantPolicy {
+export function defaultQuantPolicy(p: Precision, device: Device = 'cpu'): QuantPolicy {
+  // On WebGPU every linear is MatMulNBits blocks: DynamicQuantizeMatMul (the 'channels' form) has no
+  // WebGPU kernel in ORT 1.30 (verbose placements: those nodes ran on the CPU).
+  if (device === 'webgpu') return { blockSize: 32, lmHeadBits: linearBits(p), visionForm: 'blocks', llmForm: 'blocks' };
   return { blockSize: 32, lmHeadBits: linearBits(p), visionForm: p === 'int4' ? 'channels' : 'blocks', llmForm: p === 'int8' ? 'normed-channels' : 'blocks' };
 }

@@ -49,7 +49,8 @@ export async function createSession(modelBytes: Uint8Array, opts: SessionOptions
     // ORT's own warnings go straight to stderr; on WebGPU it warns on every session that shape
     // arithmetic stays on the CPU (by design). Errors still show.
     ...(opts.device === 'webgpu' ? { logSeverityLevel: 3 as const } : {}),
-    ...(opts.verbose ? { logSeverityLevel: 0 as const, logVerbosityLevel: 0 } : {}),
+    // The label names each session's lines in ONNX Runtime's log (sessions are created concurrently).
+    ...(opts.verbose ? { logSeverityLevel: 0 as const, logVerbosityLevel: 0, ...(opts.label ? { logId: opts.label } : {}) } : {}),
     extra: { session },
     ...(opts.preferredOutputLocation ? { preferredOutputLocation: opts.preferredOutputLocation } : {}),
   };

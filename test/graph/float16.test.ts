@@ -7,8 +7,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { GraphBuilder } from '../../src/graph/builder.ts';
-import { toFloat16, floatTypes } from '../../src/graph/float16.ts';
+import { GraphBuilder, type DType } from '../../src/graph/builder.ts';
+import { toFloat16 } from '../../src/graph/float16.ts';
 import { DataType } from '../../src/graph/onnx-proto.ts';
 import { f16ToF32, f32ToBf16 } from '../../src/io/dtype.ts';
 import { openModelCheckpoint } from '../../src/model/inventory.ts';
@@ -25,6 +25,16 @@ import { tempDir } from '../helpers/tmp.ts';
 
 const f16 = await probeWebGpuFloat16();
 const noF16 = f16.available ? false : `no WebGPU adapter with float16 kernels here (${f16.reason})`;
+
+/** The element types of a graph's float values by kind, to check the pass. */
+function floatTypes(g: GraphBuilder): { inputs: Record<string, DType>; outputs: Record<string, DType>; float32Initializers: string[]; castsToFloat32: number } {
+  return {
+    inputs: Object.fromEntries(g.listInputs().map((i) => [i.name, i.dtype])),
+    outputs: Object.fromEntries(g.listOutputs().map((o) => [o.name, o.dtype])),
+    float32Initializers: g.listInitializers().filter((i) => i.dtype === 'float32').map((i) => i.name),
+    castsToFloat32: g.listNodes().filter((n) => n.opType === 'Cast' && n.attrs.to === DataType.float32).length,
+  };
+}
 
 test('the real vision and decoder graphs: no float32 left inside, cache I/O float16, the rest of the interface float32', async () => {
   const { ckpt, cfg } = await openModelCheckpoint(`${GOLDEN}/models/qwen2`);

@@ -142,19 +142,25 @@ test('fp16 plan: float16 kernels on WebGPU when the probe finds them, else the f
   else assert.equal(f16.available, false);
 });
 
-/** Op types per execution provider from ONNX Runtime's verbose "Node placements" lines. */
+/**
+ * Op types per execution provider from ONNX Runtime's verbose "Node placements" lines. The sessions
+ * of a load are created concurrently, so their lines interleave: each line's log id (the session's
+ * label) says which session's current provider it belongs to.
+ */
 function placements(log: string): Map<string, string[]> {
   const out = new Map<string, string[]>();
-  let ep: string[] | null = null;
+  const current = new Map<string, string[]>();
   for (const line of log.split('\n')) {
+    const id = /\[\w:onnxruntime:([^,]*),/.exec(line)?.[1] ?? '';
     const m = /(?:Node\(s\)|All nodes) placed on \[(\w+)\]/.exec(line);
     if (m) {
-      ep = out.get(m[1]!) ?? [];
+      const ep = out.get(m[1]!) ?? [];
       out.set(m[1]!, ep);
+      current.set(id, ep);
       continue;
     }
     const n = /VerifyEachNodeIsAssignedToAnEp\]\s{3}(\S+) \(/.exec(line);
-    if (n && ep) ep.push(n[1]!);
+    if (n) current.get(id)?.push(n[1]!);
   }
   return out;
 }

@@ -6,7 +6,7 @@
 import { existsSync } from 'node:fs';
 import { basename, resolve } from 'node:path';
 import { fail } from '../../errors.ts';
-import { writeFileAtomic, writeFully } from '../../io/atomic-write.ts';
+import { writeTextAtomic } from '../../io/atomic-write.ts';
 import { recordToLine } from '../format/record.ts';
 import { CONVERTERS } from './registry.ts';
 import type { ConvertContext, Skip } from './types.ts';
@@ -45,7 +45,7 @@ export async function runConverter(from: string, opts: RunConverterOptions): Pro
   const r = await conv.convert(opts);
   for (const s of r.skipped) opts.onSkip?.(s);
   const lines = r.records.map((rec) => `${recordToLine(rec)}\n`).join('');
-  await writeFileAtomic(opts.out, (fh) => writeFully(fh, Buffer.from(lines, 'utf8')));
+  await writeTextAtomic(opts.out, lines);
   const seconds = (performance.now() - t0) / 1000;
   const byReason: Record<string, number> = {};
   for (const s of r.skipped) byReason[s.reason] = (byReason[s.reason] ?? 0) + 1;

@@ -7,7 +7,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { errnoCode, fail } from '../../errors.ts';
-import { writeFileAtomic, writeFully } from '../../io/atomic-write.ts';
+import { writeJsonAtomic } from '../../io/atomic-write.ts';
 import { effectiveLineCount, readJsonlLines, readMeta, type DatasetSpec } from './meta.ts';
 
 export interface MixOptions {
@@ -80,8 +80,7 @@ export async function writeMix(opts: MixOptions): Promise<MixSummary> {
     datasets[d.name] = { repeat_time: r, lines: generalLines[i]!, samples };
     out[d.name] = { ...generalRaw[d.name], repeat_time: r, length: generalLines[i]! };
   });
-  const text = `${JSON.stringify(out, null, 2)}\n`;
-  await writeFileAtomic(opts.out, (fh) => writeFully(fh, Buffer.from(text, 'utf8')));
+  await writeJsonAtomic(opts.out, out);
   return {
     out: opts.out, general_repeat_time: r, domain_samples: domainSamples, general_samples: generalSamples,
     achieved_ratio: domainSamples > 0 ? Number((generalSamples / domainSamples).toFixed(6)) : 0, datasets,

@@ -15,7 +15,7 @@ import { fail, MinivlError } from '../../errors.ts';
 import { parseBenchList, type BenchDef } from '../../eval/benchmarks.ts';
 import { locateBenchFiles } from '../../eval/datasets/index.ts';
 import { evalRun } from '../../eval/run.ts';
-import { writeJsonAtomic } from './export.ts';
+import { writeJsonAtomic } from '../../io/atomic-write.ts';
 
 export const EVAL_BEFORE_AFTER = 'eval-before-after.json';
 

@@ -11,15 +11,11 @@ import { join } from 'node:path';
 import type { Checkpoint } from '../../io/checkpoint.ts';
 import { CONFIG_FILE, INDEX_FILE } from '../../io/checkpoint.ts';
 import { writeSafetensors, type TensorToWrite } from '../../io/safetensors.ts';
-import { writeFileAtomic, writeFully } from '../../io/atomic-write.ts';
+import { writeJsonAtomic } from '../../io/atomic-write.ts';
 import { mergeLoraWeight, moduleOfPeftName, type LoraModule, type LoraSpec } from '../../model/lora.ts';
 
 export const ADAPTER_CONFIG = 'adapter_config.json';
 export const ADAPTER_WEIGHTS = 'adapter_model.safetensors';
-
-export async function writeJsonAtomic(path: string, value: unknown): Promise<void> {
-  await writeFileAtomic(path, (fh) => writeFully(fh, new TextEncoder().encode(`${JSON.stringify(value, null, 2)}\n`)));
-}
 
 /**
  * `spec` is the LLM's LoRA; a ViT LoRA (`vision`) is recorded under `minivl_vision_lora` (PEFT's config

@@ -12,6 +12,7 @@
 import { Packer, type Pack } from '../sample/pack.ts';
 import { packLossWeights, type LossReduction } from './loss-weights.ts';
 import { fail } from '../../errors.ts';
+import { concatFloat32 } from '../../io/dtype.ts';
 import type { MixedStream, MixState, Origin, StreamSample } from './replay.ts';
 
 /** Unpackable samples in a row after which the limits are taken to be wrong rather than the data (else an endless loop). */
@@ -75,9 +76,7 @@ export function packedBatch(samples: readonly StreamSample[], mode: LossReductio
     cuSeqlens.push(inputIds.length);
     if (s.pixelValues) tiles.push(s.pixelValues);
   }
-  const pixelValues = new Float32Array(tiles.reduce((n, t) => n + t.length, 0));
-  let o = 0;
-  for (const t of tiles) { pixelValues.set(t, o); o += t.length; }
+  const pixelValues = concatFloat32(tiles);
   const lossWeights = packLossWeights(labels, cuSeqlens, mode);
   return {
     inputIds, labels, cuSeqlens, pixelValues, imageFlags, numTiles: imageFlags.length, lossWeights,

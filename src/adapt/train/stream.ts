@@ -1,8 +1,8 @@
 /**
  * What one optimizer step trains on. Three shapes of the data stream:
- *   - plain: one record per micro-batch from TrainData, token-mean loss (the non-packed 2nd fine-tune);
- *     its state is the read position alone (unchanged from the first trainer);
- *   - mixed (--replay without packing): one sample per micro-batch from the MixedStream;
+ *   - plain: one record per micro-batch, token-mean loss (the non-packed 2nd fine-tune) — the
+ *     MixedStream without a replay source, whose state is then the read position alone;
+ *   - mixed (--replay without packing): the same with replay slots, its MixState saved;
  *   - packed (--batch-tokens): one pack per micro-batch. The gradAccum micro-batches of a step play
  *     the data-parallel ranks of the reference's `loss_reduction_all_gather` (all domain scripts):
  *     every pack is divided by the step's total D, so the step's loss is Σ CE·w / Σ w over all of
@@ -48,9 +48,8 @@ export interface StreamOptions {
 }
 
 export async function openTrainStream(o: StreamOptions): Promise<TrainStream> {
-  if (!o.packing && !o.replay) return plainStream(o.data, o.position);
   const savedMix = o.saved?.kind === 'packed' ? o.saved.packed.mix : o.saved?.mix;
-  const mixed = new MixedStream(o.data, o.replay?.data ?? null, o.replay?.ratio ?? 0, o.seed, savedMix);
+  const mixed = new MixedStream(o.data, o.replay?.data ?? null, o.replay?.ratio ?? 0, o.seed, savedMix ?? { slot: 0, main: o.position, replay: 0 });
   if (!o.packing) {
     return {
       async next(gradAccum) {
@@ -62,7 +61,7 @@ export async function openTrainStream(o: StreamOptions): Promise<TrainStream> {
         return { micro, divisor: gradAccum };
       },
       position: () => mixed.state.main,
-      state: () => ({ kind: 'mixed', mix: mixed.state }),
+      state: () => (o.replay ? { kind: 'mixed', mix: mixed.state } : undefined),
     };
   }
   const packed = await PackedStream.open(mixed, o.packing, o.saved?.kind === 'packed' ? o.saved.packed : undefined);
@@ -76,22 +75,5 @@ export async function openTrainStream(o: StreamOptions): Promise<TrainStream> {
     },
     position: () => mixed.state.main,
     state: () => ({ kind: 'packed', packed: packed.state() }),
-  };
-}
-
-function plainStream(data: TrainData, start: number): TrainStream {
-  let position = start;
-  return {
-    async next(gradAccum) {
-      const micro: MicroBatch[] = [];
-      for (let k = 0; k < gradAccum; k++) {
-        const { sample, consumed } = await data.sample(position);
-        position += consumed;
-        micro.push({ ...sample, samples: 1, replaySamples: 0 });
-      }
-      return { micro, divisor: gradAccum };
-    },
-    position: () => position,
-    state: () => undefined,
   };
 }

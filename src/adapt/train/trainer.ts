@@ -17,7 +17,7 @@ import { appendFile, mkdir, readFile, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { fail } from '../../errors.ts';
 import { SafetensorsFile, writeSafetensors } from '../../io/safetensors.ts';
-import { writeFileAtomic, writeFully } from '../../io/atomic-write.ts';
+import { writeJsonAtomic, writeTextAtomic } from '../../io/atomic-write.ts';
 import { loadTokenizer } from '../../tokenizer/index.ts';
 import { loadModelConfig } from '../../model/config.ts';
 import { IMG_CONTEXT_TOKEN } from '../../prompt/index.ts';
@@ -29,8 +29,8 @@ import { AdamW, clipGradNorm } from './optimizer.ts';
 import { learningRate, warmupSteps, type Schedule } from './schedule.ts';
 import { generator, STREAM } from './rng.ts';
 import { lossCurveSvg } from './loss-curve.ts';
-import { exportAdapter, exportMerged, writeJsonAtomic } from './export.ts';
-import { DEFAULT_DROP_PATH_RATE, fullModeTrainable } from './full.ts';
+import { exportAdapter, exportMerged } from './export.ts';
+import { DEFAULT_DROP_PATH_RATE, modeTrainable } from './full.ts';
 import { dropPathMasks } from './drop-path.ts';
 import { openTrainStream, type StreamState } from './stream.ts';
 import { DEFAULT_REPLAY_RATIO } from './replay.ts';
@@ -185,7 +185,7 @@ export async function finetune(opts: FinetuneOptions): Promise<FinetuneResult> {
   let trained: FinetuneResult;
   const session = await TrainingSession.create(opts.modelDir, {
     vision: true,
-    trainable: opts.mode === 'mlp' ? (name) => name.startsWith('mlp1.') : opts.mode === 'full' ? fullModeTrainable(trainVision) : [],
+    trainable: modeTrainable(opts.mode, trainVision),
     trainEmbedding: opts.mode === 'full',
     dropPathRate,
     llmLora: lora ?? undefined,
@@ -334,11 +334,11 @@ async function saveCheckpoint(out: string, params: ParamMap, shapes: Map<string,
   const previous = await readFile(join(out, LATEST), 'utf8').then((t) => (JSON.parse(t) as { dir: string }).dir).catch(() => null);
   await writeJsonAtomic(join(out, LATEST), { dir: name, step: state.step });
   if (previous && previous !== name) await rm(join(out, previous), { recursive: true, force: true });
-  await writeFileAtomic(join(out, 'loss.svg'), (fh) => writeFully(fh, new TextEncoder().encode(lossCurveSvg(log))));
+  await writeTextAtomic(join(out, 'loss.svg'), lossCurveSvg(log));
 }
 
 async function writeLog(out: string, log: StepReport[]): Promise<void> {
-  await writeFileAtomic(join(out, LOG), (fh) => writeFully(fh, new TextEncoder().encode(log.map((r) => `${JSON.stringify(r)}\n`).join(''))));
+  await writeTextAtomic(join(out, LOG), log.map((r) => `${JSON.stringify(r)}\n`).join(''));
 }
 
 async function appendLog(out: string, r: StepReport): Promise<void> {
