@@ -24,6 +24,7 @@
  * Capacity rows past the valid P are masked (the cache grows in steps, see kv-cache.ts).
  */
 import { GraphBuilder, float, type Value } from '../graph/builder.ts';
+import { DataType } from '../graph/onnx-proto.ts';
 import type { ModelConfig } from './config.ts';
 import { familySpec, type LayerNames } from './families.ts';
 import { GraphWeights, type WeightSource } from './weights.ts';
@@ -46,6 +47,12 @@ export interface DecoderGraphOptions {
    * inference graphs, which stay exactly as they were.
    */
   segmentIds?: boolean;
+  /**
+   * Element type of the past inputs and present outputs (default float32). float16 halves the JS-held
+   * cache: the past is widened by one Cast per input, the new rows rounded on output; attention runs
+   * in float32 and the current call's own rows are used unrounded.
+   */
+  kvDtype?: 'float32' | 'float16';
 }
 
 export function buildDecoderGraph(cfg: ModelConfig, src: WeightSource, opts: DecoderGraphOptions = {}): GraphBuilder {
@@ -60,11 +67,16 @@ export function buildDecoderGraph(cfg: ModelConfig, src: WeightSource, opts: Dec
   const embeds = g.input(DECODER_INPUTS.embeds, 'float32', ['B', 'S', H]);
   const cos = g.input(DECODER_INPUTS.cos, 'float32', ['B', 'S', d]);
   const sin = g.input(DECODER_INPUTS.sin, 'float32', ['B', 'S', d]);
+  const kvDtype = opts.kvDtype ?? 'float32';
+  const pastInput = (name: string) => {
+    const v = g.input(name, kvDtype, ['B', KVH, 'C', d]);
+    return kvDtype === 'float32' ? v : g.cast(v, 'float32');
+  };
   const pastK: Value[] = [];
   const pastV: Value[] = [];
   for (let i = 0; i < llm.numLayers; i++) {
-    pastK.push(g.input(pastKeyName(i), 'float32', ['B', KVH, 'C', d]));
-    pastV.push(g.input(pastValueName(i), 'float32', ['B', KVH, 'C', d]));
+    pastK.push(pastInput(pastKeyName(i)));
+    pastV.push(pastInput(pastValueName(i)));
   }
   const pastMask = g.input(DECODER_INPUTS.pastMask, 'float32', ['B', 'C']);
   const logitsPos = g.input(DECODER_INPUTS.logitsPositions, 'int64', ['K']);
@@ -86,12 +98,17 @@ export function buildDecoderGraph(cfg: ModelConfig, src: WeightSource, opts: Dec
     const qr = rotary(g, q, rope, llm.numHeads);
     // New keys/values head-major [B, KVH, S, d]: the layout of the cache they are appended to.
     // (Named as the outputs directly: no Identity node per output.)
-    const headMajor = (t: Value, name: string) => g.op('Transpose', [g.reshape(t, [0, -1, KVH, d])], { perm: [0, 2, 1, 3] }, { outputNames: [name] })[0];
+    const headMajor = (t: Value, name: string) => {
+      const hm = (outputNames?: string[]) => g.op('Transpose', [g.reshape(t, [0, -1, KVH, d])], { perm: [0, 2, 1, 3] }, { outputNames })[0]!;
+      if (kvDtype === 'float32') return { value: hm([name]), output: null };
+      const value = hm();
+      return { value, output: g.op('Cast', [value], { to: DataType.float16 }, { outputNames: [name] })[0]! };
+    };
     const kNew = headMajor(rotary(g, k, rope, KVH), presentKeyName(i));
     const vNew = headMajor(v, presentValueName(i));
-    g.output(kNew, presentKeyName(i), 'float32', ['B', KVH, 'S', d]);
-    g.output(vNew, presentValueName(i), 'float32', ['B', KVH, 'S', d]);
-    const attn = attention(g, cfg, att, qr, g.concat([pastK[i]!, kNew], 2), g.concat([pastV[i]!, vNew], 2));
+    g.output(kNew.output ?? kNew.value, presentKeyName(i), kvDtype, ['B', KVH, 'S', d]);
+    g.output(vNew.output ?? vNew.value, presentValueName(i), kvDtype, ['B', KVH, 'S', d]);
+    const attn = attention(g, cfg, att, qr, g.concat([pastK[i]!, kNew.value], 2), g.concat([pastV[i]!, vNew.value], 2));
     const o = w.linear(attn, `${names.o}.weight`, [H, llm.numHeads * d], names.oBias ? `${names.o}.bias` : null);
     x = g.add(x, o);
     const h2 = g.rmsNorm(x, w.get(names.mlpNorm, [H]), llm.rmsNormEps);

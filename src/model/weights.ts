@@ -39,6 +39,12 @@ export interface QuantizedLinearRef {
  */
 export interface ChannelQuantizedLinearRef {
   form: 'channels';
+  /**
+   * How the activations are quantized: `tensor` = one scale per call (DynamicQuantizeMatMul), `rows` =
+   * one scale per row (QuantizeLinear per axis + MatMulIntegerToFloat: the same MLAS u8s8 QGEMM, rows of
+   * different scale keep their own resolution).
+   */
+  activations: 'tensor' | 'rows';
   n: number;
   k: number;
   weights: TensorData;
@@ -106,6 +112,7 @@ export function shapeOnlyWeights(tensors: Iterable<{ name: string; dtype?: Dtype
 export class GraphWeights {
   private readonly f32 = new Map<string, Value>();
   private readonly stored = new Map<string, Value>();
+  private zeroPoint128: Value | undefined;
   constructor(readonly g: GraphBuilder, readonly src: WeightSource) {}
 
   /** The tensor in its stored dtype (e.g. the bf16 embedding table, gathered before the cast). */
@@ -131,14 +138,39 @@ export class GraphWeights {
     if (q.form === 'channels') {
       const b = this.g.initializer({ name: `${weight}.qc8`, dtype: 'int8', dims: [q.k, q.n], data: q.weights });
       const scales = this.g.initializer({ name: `${weight}.cscales`, dtype: 'float32', dims: [q.n], data: q.scales });
+      const biasValue = bias ? this.get(bias, [shape[0]]) : null;
+      if (q.activations === 'rows') return this.rowQuantizedMatMul(x, b, scales, biasValue, q.k);
       // Inputs: A, B, b_scale, b_zero_point (none: symmetric), bias (added in the kernel's output pass).
-      return this.g.op1('DynamicQuantizeMatMul', [x, b, scales, null, bias ? this.get(bias, [shape[0]]) : null], {}, 'com.microsoft');
+      return this.g.op1('DynamicQuantizeMatMul', [x, b, scales, null, biasValue], {}, 'com.microsoft');
     }
     const blocks = Math.ceil(q.k / q.blockSize);
     const packed = this.g.initializer({ name: `${weight}.q${q.bits}`, dtype: 'uint8', dims: [q.n, blocks, (q.blockSize * q.bits) / 8], data: q.packed });
     const scales = this.g.initializer({ name: `${weight}.scales`, dtype: 'float32', dims: [q.n * blocks], data: q.scales });
     const y = this.g.matMulNBits(x, packed, scales, { k: q.k, n: q.n, bits: q.bits, blockSize: q.blockSize });
     return bias ? this.g.add(y, this.get(bias, [shape[0]])) : y;
+  }
+
+  /**
+   * x [.., k] · B (int8 [k, n], scale per column) with x quantized per row to uint8 around 128
+   * (scale = row max |x| / 127, as symmetric as the u8s8 kernel allows): y = (row scale · column scale ·
+   * integer product) + bias. MatMulIntegerToFloat takes only a per-tensor A scale, so the row scales
+   * multiply its output.
+   */
+  private rowQuantizedMatMul(x: Value, b: Value, colScales: Value, bias: Value | null, k: number): Value {
+    const g = this.g;
+    // max |x| per row [.., 1] from ReduceMax and ReduceMin (two reads; Abs would write a copy of x first)
+    const axis = g.constI64([-1]);
+    const hi = g.op1('ReduceMax', [x, axis], { keepdims: 1 });
+    const lo = g.op1('ReduceMin', [x, axis], { keepdims: 1 });
+    const scale = g.op1('Max', [g.op1('Div', [g.op1('Max', [hi, g.op1('Neg', [lo])]), g.constF32([127], [])]), g.constF32([1e-30], [])]);
+    this.zeroPoint128 ??= g.initializer({ name: 'minivl.u8_128', dtype: 'uint8', dims: [], data: { kind: 'raw', bytes: Uint8Array.of(128) } });
+    // Blocked QuantizeLinear (one block = a whole row) keeps x's shape: no reshapes, and the output's
+    // last dimension stays known to ORT, which then fuses a following bias Add + Gelu (BiasGelu).
+    const zp = g.op1('Expand', [this.zeroPoint128, g.shape(scale)]);
+    const q = g.op1('QuantizeLinear', [x, scale, zp], { axis: -1, block_size: k });
+    const acc = g.op1('MatMulIntegerToFloat', [q, b, g.constF32([1], []), colScales, this.zeroPoint128], {}, 'com.microsoft');
+    const y = g.mul(acc, scale);
+    return bias ? g.add(y, bias) : y;
   }
 
   /** The tensor as float32 (checks the shape when given). */

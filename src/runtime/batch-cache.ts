@@ -7,20 +7,21 @@
  * kv-cache.ts); free slots inside the fed range only cost their masked rows.
  */
 import { fail } from '../errors.ts';
-import type { PastKV } from './model.ts';
+import type { KVArray, KVDtype, PastKV } from './model.ts';
+import { checkKVDtype, kvBuffer, setRows } from './kv-cache.ts';
 
 const GROWTH = 256;
 
 /** One sequence's cached rows, compact: per layer [KVH, length, headDim] keys and values. */
 export interface KVRows {
   length: number;
-  keys: Float32Array[];
-  values: Float32Array[];
+  keys: KVArray[];
+  values: KVArray[];
 }
 
 export class BatchKVCache {
-  private keys: Float32Array[];
-  private values: Float32Array[];
+  private keys: KVArray[];
+  private values: KVArray[];
   private cap: number;
   /** Cached rows per slot. */
   readonly lengths: Int32Array;
@@ -32,6 +33,8 @@ export class BatchKVCache {
     readonly slots: number,
     /** Hard limit on rows per slot (the model's context). */
     readonly maxLength: number,
+    /** Element type (the model's `kvDtype`). */
+    readonly dtype: KVDtype = 'float32',
   ) {
     if (!Number.isInteger(slots) || slots < 1) fail(`batch KV cache: slots must be an integer ≥ 1, got ${slots}`);
     this.cap = Math.min(GROWTH, maxLength);
@@ -46,7 +49,7 @@ export class BatchKVCache {
 
   /** Bytes held by the buffers. */
   get bytes(): number {
-    return 2 * this.numLayers * this.slots * this.numKvHeads * this.cap * this.headDim * 4;
+    return 2 * this.numLayers * this.slots * this.numKvHeads * this.cap * this.headDim * (this.dtype === 'float16' ? 2 : 4);
   }
 
   /** Makes room for `rows` rows in every slot (reallocates and copies the cached rows when growing). */
@@ -54,13 +57,13 @@ export class BatchKVCache {
     if (rows > this.maxLength) fail(`batch KV cache: ${rows} positions exceed the maximum of ${this.maxLength}`);
     if (rows <= this.cap) return;
     const cap = Math.min(Math.ceil(rows / GROWTH) * GROWTH, this.maxLength);
-    const move = (old: Float32Array[]) => {
+    const move = (old: KVArray[]) => {
       const next = this.alloc(cap);
       for (let i = 0; i < this.numLayers; i++) {
         for (let s = 0; s < this.slots; s++) {
           for (let h = 0; h < this.numKvHeads; h++) {
             const from = this.offset(s, h, 0, this.cap);
-            next[i]!.set(old[i]!.subarray(from, from + this.lengths[s]! * this.headDim), this.offset(s, h, 0, cap));
+            setRows(next[i]!, old[i]!.subarray(from, from + this.lengths[s]! * this.headDim), this.offset(s, h, 0, cap));
           }
         }
       }
@@ -83,12 +86,12 @@ export class BatchKVCache {
   }
 
   /** The whole buffers, for a batched call over slots 0..B−1. */
-  batchPast(): { capacity: number; keys: Float32Array[]; values: Float32Array[] } {
+  batchPast(): { capacity: number; keys: KVArray[]; values: KVArray[] } {
     return { capacity: this.cap, keys: this.keys, values: this.values };
   }
 
   /** Appends a batch-1 call's new rows (per layer [KVH, S, headDim]) to slot `s`. */
-  appendSlot(s: number, presentKeys: Float32Array[], presentValues: Float32Array[]): void {
+  appendSlot(s: number, presentKeys: KVArray[], presentValues: KVArray[]): void {
     const S = presentKeys[0]!.length / (this.numKvHeads * this.headDim);
     this.reserve(this.lengths[s]! + S);
     this.write(s, presentKeys, presentValues, 0, S, S);
@@ -96,7 +99,7 @@ export class BatchKVCache {
   }
 
   /** Appends a batched step's new rows (per layer [B, KVH, 1, headDim]) to the slots in `active` (each < B). */
-  appendBatch(active: readonly number[], presentKeys: Float32Array[], presentValues: Float32Array[]): void {
+  appendBatch(active: readonly number[], presentKeys: KVArray[], presentValues: KVArray[]): void {
     let need = 0;
     for (const s of active) need = Math.max(need, this.lengths[s]! + 1);
     this.reserve(need);
@@ -109,14 +112,15 @@ export class BatchKVCache {
 
   /** Puts compact rows (e.g. a reused prefix) into slot `s`, replacing what it held. */
   load(s: number, rows: KVRows, length = rows.length): void {
+    checkKVDtype('batch KV cache', this.dtype, [...rows.keys, ...rows.values]);
     this.reserve(length);
     this.lengths[s] = 0;
     const d = this.headDim;
     for (let i = 0; i < this.numLayers; i++) {
       for (let h = 0; h < this.numKvHeads; h++) {
         const from = h * rows.length * d;
-        this.keys[i]!.set(rows.keys[i]!.subarray(from, from + length * d), this.offset(s, h, 0, this.cap));
-        this.values[i]!.set(rows.values[i]!.subarray(from, from + length * d), this.offset(s, h, 0, this.cap));
+        setRows(this.keys[i]!, rows.keys[i]!.subarray(from, from + length * d), this.offset(s, h, 0, this.cap));
+        setRows(this.values[i]!, rows.values[i]!.subarray(from, from + length * d), this.offset(s, h, 0, this.cap));
       }
     }
     this.lengths[s] = length;
@@ -126,12 +130,12 @@ export class BatchKVCache {
   extract(s: number): KVRows {
     const len = this.lengths[s]!;
     const d = this.headDim;
-    const copy = (bufs: Float32Array[]) =>
+    const copy = (bufs: KVArray[]) =>
       bufs.map((b) => {
-        const out = new Float32Array(this.numKvHeads * len * d);
+        const out = kvBuffer(this.dtype, this.numKvHeads * len * d);
         for (let h = 0; h < this.numKvHeads; h++) {
           const from = this.offset(s, h, 0, this.cap);
-          out.set(b.subarray(from, from + len * d), h * len * d);
+          setRows(out, b.subarray(from, from + len * d), h * len * d);
         }
         return out;
       });
@@ -144,14 +148,15 @@ export class BatchKVCache {
   }
 
   /** Writes S rows per head from `src` (per layer, head stride `srcRows` rows, starting at `base`) after slot s's rows. */
-  private write(s: number, ks: Float32Array[], vs: Float32Array[], base: number, S: number, srcRows: number): void {
+  private write(s: number, ks: KVArray[], vs: KVArray[], base: number, S: number, srcRows: number): void {
+    checkKVDtype('batch KV cache', this.dtype, [...ks, ...vs]);
     const d = this.headDim;
     for (let i = 0; i < this.numLayers; i++) {
       for (let h = 0; h < this.numKvHeads; h++) {
         const from = base + h * srcRows * d;
         const at = this.offset(s, h, this.lengths[s]!, this.cap);
-        this.keys[i]!.set(ks[i]!.subarray(from, from + S * d), at);
-        this.values[i]!.set(vs[i]!.subarray(from, from + S * d), at);
+        setRows(this.keys[i]!, ks[i]!.subarray(from, from + S * d), at);
+        setRows(this.values[i]!, vs[i]!.subarray(from, from + S * d), at);
       }
     }
   }
@@ -160,8 +165,8 @@ export class BatchKVCache {
     return ((s * this.numKvHeads + h) * cap + row) * this.headDim;
   }
 
-  private alloc(cap: number): Float32Array[] {
+  private alloc(cap: number): KVArray[] {
     const n = this.slots * this.numKvHeads * cap * this.headDim;
-    return Array.from({ length: this.numLayers }, () => new Float32Array(n));
+    return Array.from({ length: this.numLayers }, () => kvBuffer(this.dtype, n));
   }
 }

@@ -114,7 +114,7 @@ export async function runBench(o: BenchOptions): Promise<BenchResult> {
     // 4B (its fp32 cache is 0.8 GB at 1k context) and counted them in the peak RSS.
     const { numLayers, numKvHeads, headDim } = cfg.llm;
     const longest = Math.max(prefillN, context + steps + 1);
-    const st = new DecodeState(model, longest, new KVCache(numLayers, numKvHeads, headDim, longest, longest));
+    const st = new DecodeState(model, longest, new KVCache(numLayers, numKvHeads, headDim, longest, longest, model.kvDtype));
     const pre: number[] = [];
     for (let r = 0; r < 2; r++) {
       st.cache.truncate(0);

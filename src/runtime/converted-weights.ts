@@ -85,7 +85,9 @@ export class ConvertedWeightSource implements WeightSource {
     checkShape(name, this.ckpt.tensor(name).shape, shape);
     const vision = name.startsWith('vision_model.') || name.startsWith('mlp1.');
     const form = vision ? this.policy.visionForm : this.policy.llmForm;
-    if (name !== this.lmHead && (form === 'channels' || (form === 'normed-channels' && input === 'normed'))) return this.channels(name, shape);
+    if (name !== this.lmHead && (form === 'channels' || form === 'rows' || (form === 'normed-channels' && input === 'normed'))) {
+      return this.channels(name, shape, form === 'rows' ? 'rows' : 'tensor');
+    }
     const key = `quant:${name}`;
     let e = this.entries.get(key);
     if (!e) {
@@ -106,7 +108,7 @@ export class ConvertedWeightSource implements WeightSource {
     };
   }
 
-  private channels(name: string, [n, k]: readonly [number, number]): ChannelQuantizedLinearRef {
+  private channels(name: string, [n, k]: readonly [number, number], activations: ChannelQuantizedLinearRef['activations']): ChannelQuantizedLinearRef {
     const key = `qchannels:${name}`;
     let e = this.entries.get(key);
     if (!e) {
@@ -117,7 +119,7 @@ export class ConvertedWeightSource implements WeightSource {
     }
     if (e.kind !== 'qchannels') throw new Error('unreachable');
     return {
-      form: 'channels', n: e.n, k: e.k,
+      form: 'channels', activations, n: e.n, k: e.k,
       weights: { kind: 'external', location: WEIGHTS_FILE, offset: e.weightsOffset, length: e.weightsLength },
       scales: { kind: 'external', location: WEIGHTS_FILE, offset: e.scalesOffset, length: e.scalesLength },
     };

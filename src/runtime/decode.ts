@@ -5,24 +5,38 @@
 import type { Model } from './model.ts';
 import { KVCache, type KVStore } from './kv-cache.ts';
 
+/**
+ * Prefill rows per decoder call. fp32: 512 (its results stay bit-identical to before). Reduced
+ * precisions: 256 (still compute-bound; measured no slower than 512 on the 1B int4 at a 1k prefill,
+ * ~0.07 GiB less peak RSS), halved while one chunk's new keys/values exceed 64 MiB — each chunk's
+ * outputs and attention scores are transient memory: on the 4B (Phi-3-mini, 384 KiB of float16 K/V
+ * per row) 256 → 128 rows took its int4 peak RSS from 3.56 to 3.30 GiB.
+ */
+export function prefillChunk(model: Model): number {
+  if (model.precision === 'fp32') return 512;
+  const { numLayers, numKvHeads, headDim } = model.config.llm;
+  const rowBytes = 2 * numLayers * numKvHeads * headDim * (model.kvDtype === 'float16' ? 2 : 4);
+  let rows = 256;
+  while (rows > 32 && rows * rowBytes > 64 * 2 ** 20) rows /= 2;
+  return rows;
+}
+
 export class DecodeState {
   readonly cache: KVStore;
 
   /** `cache`: where keys/values live (default: a KVCache of JS buffers sized for the model). */
   constructor(readonly model: Model, maxLength = model.config.llm.maxPositionEmbeddings, cache?: KVStore) {
     const { numLayers, numKvHeads, headDim } = model.config.llm;
-    this.cache = cache ?? new KVCache(numLayers, numKvHeads, headDim, maxLength);
+    this.cache = cache ?? new KVCache(numLayers, numKvHeads, headDim, maxLength, undefined, model.kvDtype);
   }
 
   /**
    * Feeds [S, H] embeddings after the cached positions; returns the logits of the last one [vocab].
    * Long inputs run in chunks of `chunkSize` positions so the attention scores stay
    * [heads, chunk, total] instead of [heads, S, S]; RoPE sees the whole input's length in every
-   * chunk, so the result equals one unchunked call. Reduced precisions use 256 rows (still
-   * compute-bound; measured no slower than 512 on the 1B int4 at a 1k prefill, ~0.07 GiB less peak
-   * RSS); fp32 keeps 512, so its results stay bit-identical to before.
+   * chunk, so the result equals one unchunked call. Default: prefillChunk(model).
    */
-  async feed(embeds: Float32Array, chunkSize = this.model.precision === 'fp32' ? 512 : 256): Promise<Float32Array> {
+  async feed(embeds: Float32Array, chunkSize = prefillChunk(this.model)): Promise<Float32Array> {
     const H = this.model.config.llm.hiddenSize;
     const S = embeds.length / H;
     const ropeLength = this.cache.length + S;

@@ -9,7 +9,7 @@
  * once per 256 tokens is negligible (≈0.4 MB per token amortized at 4k context on the 1B model).
  */
 import { fail } from '../errors.ts';
-import type { PastKV } from './model.ts';
+import type { KVArray, KVDtype, PastKV } from './model.ts';
 
 const GROWTH = 256;
 
@@ -24,15 +24,28 @@ export interface KVStore {
   /** Hard limit on positions (the model's context). */
   readonly maxLength: number;
   past(): PastKV;
-  append(presentKeys: Float32Array[], presentValues: Float32Array[]): void;
+  append(presentKeys: KVArray[], presentValues: KVArray[]): void;
   truncate(length: number): void;
   /** Compact copies of one layer's cached keys and values, [KVH, length, headDim] each (inspection, tests). */
-  layer(i: number): { keys: Float32Array; values: Float32Array };
+  layer(i: number): { keys: KVArray; values: KVArray };
+}
+
+/** A cache buffer of `n` elements of `dtype` (float16 as its raw bits, as ONNX Runtime takes them). */
+export function kvBuffer(dtype: KVDtype, n: number): KVArray {
+  return dtype === 'float16' ? new Uint16Array(n) : new Float32Array(n);
+}
+
+/** Fails unless every buffer holds `dtype` elements (a typed-array `set` would silently convert). */
+export function checkKVDtype(what: string, dtype: KVDtype, bufs: readonly KVArray[]): void {
+  const want = dtype === 'float16' ? Uint16Array : Float32Array;
+  for (const b of bufs) {
+    if (!(b instanceof want)) fail(`${what}: expected ${dtype} keys/values, got ${b.constructor.name} (create the cache with the model's kvDtype)`);
+  }
 }
 
 export class KVCache implements KVStore {
-  private keys: Float32Array[];
-  private values: Float32Array[];
+  private keys: KVArray[];
+  private values: KVArray[];
   private capacity: number;
   /** Number of cached positions. */
   length = 0;
@@ -44,11 +57,13 @@ export class KVCache implements KVStore {
     /** Hard limit on positions (the model's context). */
     readonly maxLength: number,
     initialCapacity = GROWTH,
+    /** Element type (the model's `kvDtype`: what its decoder takes and returns). */
+    readonly dtype: KVDtype = 'float32',
   ) {
     this.capacity = Math.min(Math.max(1, initialCapacity), maxLength);
     const n = numKvHeads * this.capacity * headDim;
-    this.keys = Array.from({ length: numLayers }, () => new Float32Array(n));
-    this.values = Array.from({ length: numLayers }, () => new Float32Array(n));
+    this.keys = Array.from({ length: numLayers }, () => kvBuffer(dtype, n));
+    this.values = Array.from({ length: numLayers }, () => kvBuffer(dtype, n));
   }
 
   /** The cache buffers themselves (zero-copy), in the decoder's past layout. */
@@ -57,10 +72,12 @@ export class KVCache implements KVStore {
   }
 
   /** Appends one call's new keys/values (per layer [KVH, S, headDim]). */
-  append(presentKeys: Float32Array[], presentValues: Float32Array[]): void {
+  append(presentKeys: KVArray[], presentValues: KVArray[]): void {
     if (presentKeys.length !== this.numLayers || presentValues.length !== this.numLayers) {
       fail(`KV cache: expected ${this.numLayers} layers of new keys/values, got ${presentKeys.length}/${presentValues.length}`);
     }
+    checkKVDtype('KV cache', this.dtype, presentKeys);
+    checkKVDtype('KV cache', this.dtype, presentValues);
     const d = this.headDim;
     const S = presentKeys[0]!.length / (this.numKvHeads * d);
     const need = this.length + S;
@@ -70,15 +87,15 @@ export class KVCache implements KVStore {
     for (let i = 0; i < this.numLayers; i++) {
       for (let h = 0; h < this.numKvHeads; h++) {
         const at = (h * this.capacity + this.length) * d;
-        this.keys[i]!.set(presentKeys[i]!.subarray(h * chunk, (h + 1) * chunk), at);
-        this.values[i]!.set(presentValues[i]!.subarray(h * chunk, (h + 1) * chunk), at);
+        setRows(this.keys[i]!, presentKeys[i]!.subarray(h * chunk, (h + 1) * chunk), at);
+        setRows(this.values[i]!, presentValues[i]!.subarray(h * chunk, (h + 1) * chunk), at);
       }
     }
     this.length = need;
   }
 
   /** Compact copies of one layer's cached keys and values, [KVH, length, headDim] each. */
-  layer(i: number): { keys: Float32Array; values: Float32Array } {
+  layer(i: number): { keys: KVArray; values: KVArray } {
     return { keys: this.withCapacity(this.keys[i]!, this.length), values: this.withCapacity(this.values[i]!, this.length) };
   }
 
@@ -96,12 +113,17 @@ export class KVCache implements KVStore {
   }
 
   /** A new [KVH, cap, headDim] buffer holding the `length` cached rows of each head of `buf`. */
-  private withCapacity(buf: Float32Array, cap: number): Float32Array {
+  private withCapacity(buf: KVArray, cap: number): KVArray {
     const d = this.headDim;
-    const out = new Float32Array(this.numKvHeads * cap * d);
+    const out = kvBuffer(this.dtype, this.numKvHeads * cap * d);
     for (let h = 0; h < this.numKvHeads; h++) {
-      out.set(buf.subarray(h * this.capacity * d, (h * this.capacity + this.length) * d), h * cap * d);
+      setRows(out, buf.subarray(h * this.capacity * d, (h * this.capacity + this.length) * d), h * cap * d);
     }
     return out;
   }
+}
+
+/** dst.set(src, at) for two buffers of one element type (checked by the callers). */
+export function setRows(dst: KVArray, src: KVArray, at: number): void {
+  (dst as Float32Array).set(src as Float32Array, at);
 }

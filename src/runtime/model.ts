@@ -54,17 +54,36 @@ export interface ModelLoadOptions {
   loraAdapter?: string;
   /** ONNX Runtime's verbose log on stderr (e.g. its "Node placements": which provider runs each node). */
   ortVerbose?: boolean;
+  /** Element type of the JS-held KV cache (default: defaultKVDtype). */
+  kvCache?: KVDtype;
+}
+
+/** Element type of a JS-held KV cache; float16 is held as its raw bits (Uint16Array), as ONNX Runtime takes it. */
+export type KVDtype = 'float32' | 'float16';
+export type KVArray = Float32Array | Uint16Array;
+
+/**
+ * float16 for int8/int4 on the CPU when the float32 cache would take more than 64 KiB per token (as
+ * llama.cpp's default f16 cache): Phi-3-mini (4B, no GQA) 768 KiB per token, 0.77 GiB at 1k context —
+ * the 4B's int4 peak RSS is 4.12 → 3.x GiB with it. The 1B's GQA cache (24 KiB per token) stays float32:
+ * small, and the per-layer Casts would cost decode time. fp32 / fp16 weights keep a float32 cache
+ * (exactness; the WebGPU float16 path keeps its own GPU-resident cache).
+ */
+export function defaultKVDtype(llm: { numLayers: number; numKvHeads: number; headDim: number }, precision: Precision, device: Device): KVDtype {
+  const f32BytesPerToken = 2 * llm.numLayers * llm.numKvHeads * llm.headDim * 4;
+  return device === 'cpu' && (precision === 'int8' || precision === 'int4') && f32BytesPerToken > 64 * 1024 ? 'float16' : 'float32';
 }
 
 /**
- * Past keys/values: per layer one head-major [KVH, capacity, headDim] float32 buffer whose first
- * `length` rows of every head are the cached positions (the KVCache's own buffers, fed zero-copy).
+ * Past keys/values: per layer one head-major [KVH, capacity, headDim] buffer (the model's kvDtype)
+ * whose first `length` rows of every head are the cached positions (the KVCache's own buffers, fed
+ * zero-copy).
  */
 export interface PastKV {
   length: number;
   capacity: number;
-  keys: Float32Array[];
-  values: Float32Array[];
+  keys: KVArray[];
+  values: KVArray[];
 }
 
 export interface ForwardArgs {
@@ -86,9 +105,9 @@ export interface ForwardArgs {
 export interface ForwardResult {
   /** [K, vocab] logits at `logitsPositions`. */
   logits: Float32Array;
-  /** Per layer [KVH, S, headDim] (head-major like the cache): this call's keys (after rotary) and values. */
-  presentKeys: Float32Array[];
-  presentValues: Float32Array[];
+  /** Per layer [KVH, S, headDim] (head-major like the cache, its kvDtype): this call's keys (after rotary) and values. */
+  presentKeys: KVArray[];
+  presentValues: KVArray[];
   /** [L+1, K, H] (debug graphs only): embeddings, each layer's output, the final-norm output. */
   hiddenStates?: Float32Array;
 }
@@ -97,7 +116,7 @@ export interface BatchForwardArgs {
   /** [B, H]: the one new position of each sequence. */
   embeds: Float32Array;
   /** Per layer a buffer holding at least [B, KVH, capacity, headDim] (the batch cache's, fed zero-copy). */
-  past: { capacity: number; keys: Float32Array[]; values: Float32Array[] };
+  past: { capacity: number; keys: KVArray[]; values: KVArray[] };
   /** Cached rows per sequence (the new position's id); rows from there to the capacity are masked. */
   lengths: ArrayLike<number>;
 }
@@ -106,8 +125,8 @@ export interface BatchForwardResult {
   /** [B, vocab]: the next-token logits of each sequence. */
   logits: Float32Array;
   /** Per layer [B, KVH, 1, headDim]: each sequence's new key (after rotary) and value. */
-  presentKeys: Float32Array[];
-  presentValues: Float32Array[];
+  presentKeys: KVArray[];
+  presentValues: KVArray[];
 }
 
 export interface EncodeResult {
@@ -127,8 +146,10 @@ export class Model {
   gpuCache = false;
   /** Whether the vision and decoder graphs compute in float16 (fp16 on a WebGPU adapter with float16 kernels). */
   float16Compute = false;
-  /** Element type of the decoder's past keys/values inputs (float16 with the float16 GPU-resident cache). */
-  private pastType: 'float32' | 'float16' = 'float32';
+  /** Element type of the decoder's past keys/values inputs (float16 with a float16 cache, JS-held or GPU-resident). */
+  private pastType: KVDtype = 'float32';
+  /** Element type a JS-held KV cache of this model holds (KVCache / BatchKVCache take it). */
+  kvDtype: KVDtype = 'float32';
   /** The converted-weight cache entry used (null for fp32), and whether this load built it. */
   weightCache: EnsureResult | null = null;
   private embeddingRows: EmbeddingRows | null = null;
@@ -190,7 +211,9 @@ export class Model {
     const attention = device === 'cpu' ? 'fused' : 'unfused';
     const visionG = withLora(buildVisionGraph(config, graphSrc, { debugOutputs, resizedPositionEmbedding, attention }), 'vision_model');
     const embedG = buildEmbedGraph(config, src);
-    const decoderG = withLora(buildDecoderGraph(config, graphSrc, { debugOutputs, lmHead }), 'language_model');
+    const kvDtype = opts.kvCache ?? defaultKVDtype(config.llm, precision, device);
+    if (kvDtype === 'float16' && device !== 'cpu') fail(`a float16 JS-held KV cache is for the CPU (device ${device})`);
+    const decoderG = withLora(buildDecoderGraph(config, graphSrc, { debugOutputs, lmHead, kvDtype }), 'language_model');
     if (device === 'webgpu') {
       const left = [...lowerForWebGpu(visionG).map((x) => `${x} (vision)`), ...lowerForWebGpu(decoderG).map((x) => `${x} (decoder)`)];
       if (left.length > 0) opts.warn?.(`webgpu: no WebGPU kernel for ${left.join(', ')}; ONNX Runtime runs those nodes on the CPU`);
@@ -231,7 +254,8 @@ export class Model {
     const [vision, decoder] = sessions as [ort.InferenceSession, ort.InferenceSession];
     const model = new Model(dir, config, ckpt, vision, embedder, decoder, debugOutputs);
     model.float16Compute = float16;
-    model.pastType = float16 && cacheOutputs ? 'float16' : 'float32';
+    model.pastType = (float16 && cacheOutputs) || kvDtype === 'float16' ? 'float16' : 'float32';
+    model.kvDtype = kvDtype;
     model.precision = precision;
     model.device = device;
     model.gpuCache = cacheOutputs !== null;
@@ -320,8 +344,8 @@ export class Model {
     const out = await this.runDecoder(feeds, names);
     return {
       logits: out[LOGITS_OUTPUT]!.data as Float32Array,
-      presentKeys: Array.from({ length: L }, (_, i) => out[presentKeyName(i)]!.data as Float32Array),
-      presentValues: Array.from({ length: L }, (_, i) => out[presentValueName(i)]!.data as Float32Array),
+      presentKeys: Array.from({ length: L }, (_, i) => out[presentKeyName(i)]!.data as KVArray),
+      presentValues: Array.from({ length: L }, (_, i) => out[presentValueName(i)]!.data as KVArray),
       hiddenStates: this.debugOutputs ? (out[HIDDEN_STATES_OUTPUT]!.data as Float32Array) : undefined,
     };
   }
@@ -367,8 +391,8 @@ export class Model {
     const out = await this.runDecoder(feeds, names);
     return {
       logits: out[LOGITS_OUTPUT]!.data as Float32Array,
-      presentKeys: Array.from({ length: L }, (_, i) => out[presentKeyName(i)]!.data as Float32Array),
-      presentValues: Array.from({ length: L }, (_, i) => out[presentValueName(i)]!.data as Float32Array),
+      presentKeys: Array.from({ length: L }, (_, i) => out[presentKeyName(i)]!.data as KVArray),
+      presentValues: Array.from({ length: L }, (_, i) => out[presentValueName(i)]!.data as KVArray),
     };
   }
 
@@ -409,11 +433,15 @@ export class Model {
   }
 
   /**
-   * A JS-held past as the decoder takes it: zero-copy float32, or converted to float16 when the
-   * decoder's past is float16 (the float16 GPU-resident cache; JS-buffer decoding on such a model
-   * pays one conversion of its cache per call).
+   * A JS-held past as the decoder takes it: zero-copy in the decoder's element type, or float32
+   * converted to float16 when the decoder's past is float16 but the buffer is not (the float16
+   * GPU-resident cache; JS-buffer decoding on such a model pays one conversion of its cache per call).
    */
-  private pastTensor(data: Float32Array, dims: number[]): ort.Tensor {
+  private pastTensor(data: KVArray, dims: number[]): ort.Tensor {
+    if (data instanceof Uint16Array) {
+      if (this.pastType !== 'float16') fail(`past keys/values: this decoder takes float32, got a float16 buffer`);
+      return new ort.Tensor('float16', data, dims);
+    }
     return this.pastType === 'float16' ? new ort.Tensor('float16', f32ToF16(data), dims) : new ort.Tensor('float32', data, dims);
   }
 

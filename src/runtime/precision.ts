@@ -3,9 +3,10 @@
  * by folded Casts); the others are converted once into the weight cache (weight-cache.ts):
  *   fp16  every float tensor of the vision and decoder graphs stored as float16 (for GPU work; on the
  *         CPU the Casts fold back to float32, so no speed is expected)
- *   int8  linear weights as int8: per output channel (DynamicQuantizeMatMul) in the vision tower and
- *         for the LLM linears a norm feeds, 8-bit MatMulNBits blocks for the others; the rest as stored
- *   int4  the LLM's linear weights and head as 4-bit blocks, the vision tower int8 per channel
+ *   int8  linear weights as int8: per output channel with per-row activation scales in the vision tower,
+ *         per channel (DynamicQuantizeMatMul) for the LLM linears a norm feeds, 8-bit MatMulNBits blocks
+ *         for the others; the rest as stored
+ *   int4  the LLM's linear weights and head as 4-bit blocks, the vision tower as at int8
  */
 import { fail } from '../errors.ts';
 import type { QuantBits } from './quantize.ts';
@@ -25,15 +26,16 @@ export function linearBits(p: Precision): QuantBits | null {
 }
 
 /**
- * Quantization settings. Defaults chosen by measurement (README "Precisions"): block 32 for both
- * widths (llama.cpp's q4_0/q8_0 block, and the best accuracy; larger blocks measured no faster at
- * decode within the noise of this shared machine); the head at the precision's bits (int4's 4-bit
- * head: −17% decode bytes and −0.06 GiB for +0.008 logits rel-L2 on the full-size random 1B); int8's
- * LLM per channel where a norm feeds it (prefill ~300 → 440–470 tok/s, greedy still 12/12 on the three
- * golden models) and its vision tower in blocks (per-tensor activation scales in the ViT cost the
- * golden greedy match: internlm2 4/12, phi3 1/12 with channels); int4's vision tower per channel at
- * int8 (a tile is compute-bound: 1.6 s instead of 3.0–3.4 s, and more accurate than 4-bit blocks:
- * vit_embeds rel-L2 0.15 → 2.4e-2 on the full-size 1B, for ~0.1 GiB).
+ * Quantization settings. Defaults chosen by measurement (README "Precisions"): blocks of 128 at both
+ * widths (the common int4 group size; against 32: 1B int4 decode 35–40 → 47–57 tok/s, prefill 233–262 →
+ * 305–336 tok/s, the 4B's int4 weights 0.75 → 0.59 B/param in ORT — prepacking keeps the float32 scales
+ * twice and adds block sums, per block —, for logits rel-L2 0.38 → 0.45 at int4 and 4.8e-2 → 5.2e-2 at
+ * int8 on the full-size random 1B; golden greedy at int8 still 12/12/12); the head at the precision's
+ * bits (int4's 4-bit head: −17% decode bytes and −0.06 GiB for +0.008 logits rel-L2 on the full-size
+ * random 1B); int8's LLM per channel where a norm feeds it (prefill ~300 → 440–470 tok/s, greedy still
+ * 12/12 on the three golden models); the vision tower (both precisions) int8 per channel with one
+ * activation scale per row (a tile is compute-bound: ~2.0 s against 2.9–3.6 s in blocks; one scale per
+ * call, DynamicQuantizeMatMul, was ~7% faster but cost the golden greedy match: internlm2 4/12, phi3 1/12).
  */
 export interface QuantPolicy {
   blockSize: number;
@@ -50,13 +52,14 @@ export interface QuantPolicy {
  * on DynamicQuantizeMatMul (MLAS u8s8 QGEMM; activations quantized per call with one scale per
  * tensor) whatever the precision's bits — ~2× faster than MatMulNBits at hundreds of rows (a ViT
  * tile's 1,025, a prefill chunk); `normed-channels`: channels for the linears a norm feeds (rows of
- * equal scale), blocks for the others.
+ * equal scale), blocks for the others; `rows`: the channels' int8 weights with one activation scale per
+ * row (QuantizeLinear per axis + MatMulIntegerToFloat, the same QGEMM).
  */
-export type LinearForm = 'blocks' | 'channels' | 'normed-channels';
+export type LinearForm = 'blocks' | 'channels' | 'normed-channels' | 'rows';
 
 export function defaultQuantPolicy(p: Precision, device: Device = 'cpu'): QuantPolicy {
   // On WebGPU every linear is MatMulNBits blocks: DynamicQuantizeMatMul (the 'channels' form) has no
   // WebGPU kernel in ORT 1.30 (verbose placements: those nodes ran on the CPU).
   if (device === 'webgpu') return { blockSize: 32, lmHeadBits: linearBits(p), visionForm: 'blocks', llmForm: 'blocks' };
-  return { blockSize: 32, lmHeadBits: linearBits(p), visionForm: p === 'int4' ? 'channels' : 'blocks', llmForm: p === 'int8' ? 'normed-channels' : 'blocks' };
+  return { blockSize: 128, lmHeadBits: linearBits(p), visionForm: 'rows', llmForm: p === 'int8' ? 'normed-channels' : 'blocks' };
 }

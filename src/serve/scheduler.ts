@@ -133,7 +133,7 @@ export class Scheduler {
     readonly opts: SchedulerOptions,
   ) {
     const llm = model.config.llm;
-    this.kv = new BatchKVCache(llm.numLayers, llm.numKvHeads, llm.headDim, opts.slots, llm.maxPositionEmbeddings);
+    this.kv = new BatchKVCache(llm.numLayers, llm.numKvHeads, llm.headDim, opts.slots, llm.maxPositionEmbeddings, model.kvDtype);
     this.running = new Array<Running | null>(opts.slots).fill(null);
     this.loopDone = this.loop();
   }

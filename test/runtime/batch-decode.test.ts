@@ -13,9 +13,10 @@ import { GOLDEN } from '../helpers/paths.ts';
 const PROMPTS = [[1, 5, 9, 22, 7], [3], [11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21], [40, 2, 40, 2]];
 const STEPS = 8;
 
-for (const family of ['qwen2', 'internlm2', 'phi3']) {
-  test(`${family}: 4 sequences batched (joining at steps 0, 0, 2, 3) = each alone, token for token`, async () => {
-    const m = await Model.load(`${GOLDEN}/models/${family}`);
+// The float16 cache (what int8/int4 models with big caches default to) through the same batched path.
+for (const [family, kvCache] of [['qwen2', 'float32'], ['internlm2', 'float32'], ['phi3', 'float32'], ['phi3', 'float16']] as const) {
+  test(`${family}${kvCache === 'float16' ? ' (float16 KV cache)' : ''}: 4 sequences batched (joining at steps 0, 0, 2, 3) = each alone, token for token`, async () => {
+    const m = await Model.load(`${GOLDEN}/models/${family}`, { kvCache });
     try {
       const V = m.config.llm.vocabSize;
       const alone: number[][] = [];
@@ -35,7 +36,7 @@ for (const family of ['qwen2', 'internlm2', 'phi3']) {
       }
 
       const llm = m.config.llm;
-      const kv = new BatchKVCache(llm.numLayers, llm.numKvHeads, llm.headDim, 4, 64);
+      const kv = new BatchKVCache(llm.numLayers, llm.numKvHeads, llm.headDim, 4, 64, m.kvDtype);
       const joinAt = [0, 0, 2, 3];
       const got: number[][] = PROMPTS.map(() => []);
       const gotLogits: Float32Array[][] = PROMPTS.map(() => []);

@@ -3,12 +3,13 @@ import { readFile } from 'node:fs/promises';
 import assert from 'node:assert/strict';
 import { KVCache } from '../../src/runtime/kv-cache.ts';
 import { DecodeState } from '../../src/runtime/decode.ts';
-import { Model } from '../../src/runtime/model.ts';
+import { Model, defaultKVDtype } from '../../src/runtime/model.ts';
 import { SafetensorsFile } from '../../src/io/safetensors.ts';
 import { concatFloat32 } from '../../src/io/dtype.ts';
 import { relL2, argmax } from '../../src/runtime/metrics.ts';
 import { GOLDEN } from '../helpers/paths.ts';
 import { rejectsWith } from '../helpers/tmp.ts';
+import { FLOAT16_COMPUTE_TARGET } from '../../src/runtime/parity-quant.ts';
 
 test('KVCache appends new keys/values head-major after the prefix and hands out its buffers zero-copy', async () => {
   // 2 layers, 2 KV heads, headDim 1, capacity 2 (grows in steps of 256, capped by maxLength 10).
@@ -93,3 +94,58 @@ for (const family of ['qwen2', 'phi3']) {
     await m.release();
   });
 }
+
+test('a float16 KVCache holds raw float16 bits (Uint16Array), grows like float32, and refuses float32 rows', async () => {
+  const c = new KVCache(1, 1, 2, 600, 2, 'float16');
+  const rows = (S: number, base: number) => [Uint16Array.from({ length: 2 * S }, (_, i) => base + i)];
+  c.append(rows(1, 0x3c00), rows(1, 0x4000));
+  c.append(rows(300, 0x1000), rows(300, 0x2000)); // grows past the first step of 256
+  assert.ok(c.past().keys[0] instanceof Uint16Array);
+  assert.equal(c.past().capacity, 512);
+  const l = c.layer(0);
+  assert.ok(l.keys instanceof Uint16Array);
+  assert.deepEqual(Array.from(l.keys.subarray(0, 4)), [0x3c00, 0x3c01, 0x1000, 0x1001]);
+  assert.equal(l.values[601], 0x2000 + 599);
+  await rejectsWith(() => c.append([new Float32Array(2)], [new Float32Array(2)]), /expected float16 keys\/values, got Float32Array/);
+});
+
+for (const family of ['qwen2', 'internlm2', 'phi3']) {
+  test(`${family}: a float16 KV cache follows the float32 one (float16 tolerance, same greedy tokens)`, async () => {
+    const dir = `${GOLDEN}/models/${family}`;
+    const gold = await SafetensorsFile.open(`${dir}/golden.safetensors`);
+    // fp32 weights isolate the cache's rounding (at int8 the per-call activation scales turn any
+    // perturbation into ~1e-2 of logits); the default keeps these tiny caches in float32.
+    const m16 = await Model.load(dir, { kvCache: 'float16' });
+    const m32 = await Model.load(dir);
+    assert.equal(m16.kvDtype, 'float16');
+    assert.equal(m32.kvDtype, 'float32');
+    const ids = await gold.readIntegers('text_input_ids');
+    const s16 = new DecodeState(m16);
+    const s32 = new DecodeState(m32);
+    let l16 = await s16.feed(await m16.embed(ids));
+    let l32 = await s32.feed(await m32.embed(ids));
+    assert.ok(s16.cache.past().keys[0] instanceof Uint16Array, 'the cache holds float16');
+    let worst = 0;
+    for (let step = 0; step < 12; step++) {
+      worst = Math.max(worst, relL2(l16, l32));
+      assert.equal(argmax(l16), argmax(l32), `step ${step}: greedy token`);
+      const next = argmax(l32);
+      l16 = await s16.feed(await m16.embed([next]));
+      l32 = await s32.feed(await m32.embed([next]));
+    }
+    // Storing K/V in float16 is one part of the rounding FLOAT16_COMPUTE_TARGET was derived for (every op in float16).
+    assert.ok(worst < FLOAT16_COMPUTE_TARGET.logits_rel_l2!, `float16 vs float32 cache: logits rel-L2 ${worst}`);
+    assert.ok(worst > 0, 'the float16 cache rounds: not bit-equal to the float32 one');
+    await Promise.all([m16.release(), m32.release()]);
+  });
+}
+
+test('defaultKVDtype: float16 for int8/int4 on the CPU when float32 would exceed 64 KiB per token', () => {
+  const phi3mini = { numLayers: 32, numKvHeads: 32, headDim: 96 }; // 768 KiB per token in float32
+  const qwen05b = { numLayers: 24, numKvHeads: 2, headDim: 64 }; // 24 KiB
+  assert.equal(defaultKVDtype(phi3mini, 'int4', 'cpu'), 'float16');
+  assert.equal(defaultKVDtype(phi3mini, 'int8', 'cpu'), 'float16');
+  assert.equal(defaultKVDtype(phi3mini, 'fp32', 'cpu'), 'float32');
+  assert.equal(defaultKVDtype(phi3mini, 'int4', 'webgpu'), 'float32');
+  assert.equal(defaultKVDtype(qwen05b, 'int4', 'cpu'), 'float32');
+});

@@ -82,7 +82,7 @@ test('GraphWeights.linear runs a channels weight as DynamicQuantizeMatMul with t
   const src: WeightSource = {
     externalFolder: null,
     ref: (name) => ({ name, dtype: 'F32', shape: [N], data: raw(bias) }),
-    quantized: () => ({ form: 'channels', n: N, k: K, weights: raw(q.weights), scales: raw(q.scales) }),
+    quantized: () => ({ form: 'channels', activations: 'tensor', n: N, k: K, weights: raw(q.weights), scales: raw(q.scales) }),
   };
   const g = new GraphBuilder('qc');
   const xi = g.input('x', 'float32', [M, K]);
@@ -100,4 +100,51 @@ test('GraphWeights.linear runs a channels weight as DynamicQuantizeMatMul with t
     }
   }
   assert.ok(maxRel < 1e-5, `max |y - (x·deq(W)ᵀ + b)| / (|ref| + 1) = ${maxRel}`);
+});
+
+test('GraphWeights.linear with per-row activation scales: exact for rows of integers × their own scale, where one scale per call is not', async () => {
+  const [N, K] = [24, 32];
+  const rowScales = [1, 1024, 2 ** -10, 0.375]; // exact in float32, so x / (row max / 127) is exactly the integers
+  const M = rowScales.length;
+  let seed = 11;
+  const rnd = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648) - 0.5;
+  const w = Float32Array.from({ length: N * K }, rnd);
+  const bias = Float32Array.from({ length: N }, rnd);
+  // Row m: integers in −127..127 (127 present) times c_m, so row max / 127 = c_m and x / c_m is exact.
+  const x = Float32Array.from({ length: M * K }, (_, i) => {
+    const m = Math.floor(i / K);
+    return Math.fround((i % K === 0 ? 127 : Math.round(rnd() * 250)) * rowScales[m]!);
+  });
+  const q = quantizeChannels(w, N, K);
+  const deq = dequantizeChannels(q);
+  const raw = (a: Float32Array | Int8Array) => ({ kind: 'raw' as const, bytes: new Uint8Array(a.buffer, a.byteOffset, a.byteLength) });
+  const run = async (activations: 'rows' | 'tensor') => {
+    const src: WeightSource = {
+      externalFolder: null,
+      ref: (name) => ({ name, dtype: 'F32', shape: [N], data: raw(bias) }),
+      quantized: () => ({ form: 'channels', activations, n: N, k: K, weights: raw(q.weights), scales: raw(q.scales) }),
+    };
+    const g = new GraphBuilder('qr');
+    const xi = g.input('x', 'float32', [1, M, K]);
+    g.output(new GraphWeights(g, src).linear(xi, 'w', [N, K], 'b'), 'y', 'float32');
+    const sess = await createSession(g.toBytes());
+    const out = (await sess.run({ x: new ort.Tensor('float32', x, [1, M, K]) })).y!;
+    await sess.release();
+    assert.deepEqual(out.dims, [1, M, N]);
+    const y = out.data as Float32Array;
+    let maxRel = 0;
+    for (let m = 0; m < M; m++) {
+      for (let n = 0; n < N; n++) {
+        let ref = 0;
+        for (let k = 0; k < K; k++) ref += x[m * K + k]! * deq[n * K + k]!;
+        // relative to the row's own magnitude (the bias is added after the product)
+        maxRel = Math.max(maxRel, Math.abs(y[m * N + n]! - bias[n]! - ref) / (Math.abs(ref) + rowScales[m]!));
+      }
+    }
+    return maxRel;
+  };
+  const rows = await run('rows');
+  assert.ok(rows < 1e-5, `rows: max relative error ${rows}`);
+  const tensor = await run('tensor');
+  assert.ok(tensor > 1e-2, `one scale per call should lose the small rows, got ${tensor}`);
 });

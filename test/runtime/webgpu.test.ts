@@ -11,6 +11,7 @@ import { computePlan, probeWebGpu, probeWebGpuFloat16, resolveDevice } from '../
 import { lowerForWebGpu } from '../../src/runtime/webgpu-graph.ts';
 import { createSession, ort } from '../../src/runtime/session.ts';
 import { Model } from '../../src/runtime/model.ts';
+import { defaultQuantPolicy } from '../../src/runtime/precision.ts';
 import { DecodeState } from '../../src/runtime/decode.ts';
 import { GpuKVDecoder } from '../../src/runtime/gpu-kv-decoder.ts';
 import { syntheticIds } from '../../src/runtime/bench.ts';
@@ -178,8 +179,11 @@ test('int4 on WebGPU: MatMulNBits runs on the WebGPU provider (verbose placement
   for (const family of ['qwen2', 'internlm2', 'phi3']) {
     const dir = `${GOLDEN}/models/${family}`;
     const ids = syntheticIds(40, 3, 512, 11);
+    // The same int4 weights on both providers: the WebGPU quantization policy on the CPU too
+    // (the CPU default differs: 128-value blocks, the vision tower in int8 rows).
+    const quantPolicy = defaultQuantPolicy('int4', 'webgpu');
     const run = async (device: 'cpu' | 'webgpu') => {
-      const m = await Model.load(dir, { device, dtype: 'int4', weightCacheRoot });
+      const m = await Model.load(dir, { device, dtype: 'int4', quantPolicy, weightCacheRoot });
       try {
         assert.equal(m.device, device);
         return (await m.forward({ embeds: await m.embed(ids), logitsPositions: ids.map((_, i) => i) })).logits;
