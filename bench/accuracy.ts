@@ -4,12 +4,12 @@
 // logits rel-L2 at every position, top-1 agreement where the fp32 top-2 margin > 1e-2, 12 greedy tokens
 // (recomputed without a cache, like the goldens). One model in memory at a time (fp32 first).
 //   flock /tmp/minivl-heavy.lock node --import tsx bench/accuracy.ts --dir /work/ckpt/internvl2-1b [--dtypes int8,int4,int4@128]
-//        [--lm-head 4|8|none] [--vision-form F] [--llm-form F] (F: blocks|channels|normed-channels|rows) [--cache DIR]
+//        [--lm-head 4|8|none] [--vision-form F] [--llm-form F] (F: one of LINEAR_FORMS) [--cache DIR]
 import { availableParallelism, cpus, loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import { Model } from '../src/runtime/model.ts';
 import { forwardAll, quantMetrics } from '../src/runtime/parity-quant.ts';
-import { defaultQuantPolicy, parsePrecision, type LinearForm } from '../src/runtime/precision.ts';
+import { defaultQuantPolicy, parsePrecision, LINEAR_FORMS, type LinearForm } from '../src/runtime/precision.ts';
 import { fail } from '../src/errors.ts';
 import { syntheticIds } from '../src/runtime/bench.ts';
 import { preprocessImage } from '../src/image/index.ts';
@@ -17,7 +17,7 @@ import { preprocessImage } from '../src/image/index.ts';
 const { values } = parseArgs({ options: { dir: { type: 'string', default: '/work/ckpt/internvl2-1b' }, dtypes: { type: 'string', default: 'int8,int4' }, steps: { type: 'string', default: '12' }, 'lm-head': { type: 'string' }, 'vision-form': { type: 'string' }, 'llm-form': { type: 'string' }, cache: { type: 'string' } } });
 // --lm-head 4|8|none, --vision-form / --llm-form blocks|channels override defaultQuantPolicy to measure those choices.
 const lmHead = values['lm-head'];
-const forms = (v: string | undefined): LinearForm | undefined => (v === undefined ? undefined : v === 'blocks' || v === 'channels' || v === 'normed-channels' || v === 'rows' ? v : fail(`form must be blocks, channels, normed-channels or rows, got '${v}'`));
+const forms = (v: string | undefined): LinearForm | undefined => (v === undefined ? undefined : (LINEAR_FORMS as readonly string[]).includes(v) ? (v as LinearForm) : fail(`form must be one of ${LINEAR_FORMS.join(', ')}, got '${v}'`));
 const [visionForm, llmForm] = [forms(values['vision-form']), forms(values['llm-form'])];
 console.log(`machine: ${cpus()[0]?.model} x${availableParallelism()} | load ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
 const photo = new URL('../../shared/golden/images/photo_demo1.jpg', import.meta.url).pathname;

@@ -68,7 +68,9 @@ const normedParams = l.numLayers * (l.hiddenSize * (l.numHeads + 2 * l.numKvHead
 const otherParams = l.numLayers * (l.numHeads * l.headDim * l.hiddenSize + l.hiddenSize * l.intermediateSize);
 const linearParams = normedParams + otherParams;
 const headParams = l.vocabSize * l.hiddenSize;
-const bytesPer = { fp32: 4, q8: 1 + 4 / 32, q4: 0.5 + 4 / 32, c8: 1 }; // MatMulNBits: codes + one f32 scale per 32; channels: int8 codes
+// MatMulNBits: codes + one f32 scale per block (each precision's default block); channels: int8 codes
+const blockOf = (p: 'int8' | 'int4') => defaultQuantPolicy(p).blockSize;
+const bytesPer = { fp32: 4, q8: 1 + 4 / blockOf('int8'), q4: 0.5 + 4 / blockOf('int4'), c8: 1 };
 const headPolicy = defaultQuantPolicy('int4').lmHeadBits === 4 ? bytesPer.q4 : bytesPer.q8;
 const minivlBytes: Record<string, number> = {
   'minivl-fp32': (linearParams + headParams) * 4,

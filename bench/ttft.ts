@@ -1,4 +1,4 @@
-// Time to first token for one 1920×1080 JPEG at max_num 12 (12 tiles + thumbnail = 13 tiles, 3,328 image
+// Time to first token for one 1920×1080 JPEG at max_num 12 (a 4×2 grid + thumbnail = 9 tiles, 2,304 image
 // tokens) on a full-size checkpoint, per precision, each in its own process (peak RSS per precision),
 // alternating precisions over rounds. The JPEG is encoded here from golden/images/wide_1920x1080.png.
 //   flock /tmp/minivl-heavy.lock node --import tsx bench/ttft.ts --dir /work/ckpt/internvl2-1b [--dtypes fp32,int4] [--rounds 1]

@@ -7,7 +7,6 @@ import { readFileSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg } from 'node:os';
 import { Model } from './model.ts';
 import { DecodeState } from './decode.ts';
-import { KVCache } from './kv-cache.ts';
 import type { Precision } from './precision.ts';
 import type { DeviceRequest } from '../host/types.ts';
 
@@ -45,6 +44,8 @@ export interface BenchResult {
   decode_tok_s: number;
   context: number;
   peak_rss_gib: number;
+  /** Element type of the KV cache the decode ran with (Model.kvDtype). */
+  kv_cache: string;
   threads: number;
   prepacking: boolean;
   machine: string;
@@ -109,12 +110,12 @@ export async function runBench(o: BenchOptions): Promise<BenchResult> {
     const prefillN = o.prefill ?? 1024;
     const context = o.context ?? 1024;
     const steps = o.steps ?? 32;
-    // One KV cache for all runs, allocated once at the longest length (as one conversation with a
-    // known budget): fresh caches per run, grown in steps, left GBs of dead buffers to the GC on the
-    // 4B (its fp32 cache is 0.8 GB at 1k context) and counted them in the peak RSS.
-    const { numLayers, numKvHeads, headDim } = cfg.llm;
+    // One KV cache for all runs with the longest length reserved (as one conversation with a known
+    // budget, like chat): it grows inside its reservation, so the prefill's attention reads only the
+    // rows reached so far and no dead buffers are left to the GC (fresh caches per run left GBs of them
+    // on the 4B and counted them in the peak RSS).
     const longest = Math.max(prefillN, context + steps + 1);
-    const st = new DecodeState(model, longest, new KVCache(numLayers, numKvHeads, headDim, longest, longest, model.kvDtype));
+    const st = new DecodeState(model, longest);
     const pre: number[] = [];
     for (let r = 0; r < 2; r++) {
       st.cache.truncate(0);
@@ -136,7 +137,7 @@ export async function runBench(o: BenchOptions): Promise<BenchResult> {
       dtype, device: model.device,
       load_s: loadS, warm_load_s: warmLoadS, convert_s: convertS,
       vision_ms_per_tile: median(vis), prefill_tok_s: prefillN / median(pre), decode_tok_s: decodeTokS, context,
-      peak_rss_gib: peakRssGiB(), threads, prepacking: !o.disablePrepacking, machine: machineDescription(),
+      peak_rss_gib: peakRssGiB(), kv_cache: model.kvDtype, threads, prepacking: !o.disablePrepacking, machine: machineDescription(),
     };
   } finally {
     await model.release();

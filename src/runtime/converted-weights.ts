@@ -85,8 +85,9 @@ export class ConvertedWeightSource implements WeightSource {
     checkShape(name, this.ckpt.tensor(name).shape, shape);
     const vision = name.startsWith('vision_model.') || name.startsWith('mlp1.');
     const form = vision ? this.policy.visionForm : this.policy.llmForm;
-    if (name !== this.lmHead && (form === 'channels' || form === 'rows' || (form === 'normed-channels' && input === 'normed'))) {
-      return this.channels(name, shape, form === 'rows' ? 'rows' : 'tensor');
+    if (name !== this.lmHead && form !== 'blocks' && (form !== 'normed-channels' || input === 'normed')) {
+      const rows = form === 'rows' || (form === 'normed-channels-rows' && input !== 'normed');
+      return this.channels(name, shape, rows ? 'rows' : 'tensor');
     }
     const key = `quant:${name}`;
     let e = this.entries.get(key);

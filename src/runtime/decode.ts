@@ -24,10 +24,14 @@ export function prefillChunk(model: Model): number {
 export class DecodeState {
   readonly cache: KVStore;
 
-  /** `cache`: where keys/values live (default: a KVCache of JS buffers sized for the model). */
-  constructor(readonly model: Model, maxLength = model.config.llm.maxPositionEmbeddings, cache?: KVStore) {
-    const { numLayers, numKvHeads, headDim } = model.config.llm;
-    this.cache = cache ?? new KVCache(numLayers, numKvHeads, headDim, maxLength, undefined, model.kvDtype);
+  /**
+   * `maxLength`: positions this sequence may reach (e.g. prompt + answer budget; default the model's
+   * context); a given one is reserved up front, so the cache grows without copies (kv-cache.ts).
+   * `cache`: where keys/values live (default: a KVCache of JS buffers in the model's kvDtype).
+   */
+  constructor(readonly model: Model, maxLength?: number, cache?: KVStore) {
+    const { numLayers, numKvHeads, headDim, maxPositionEmbeddings } = model.config.llm;
+    this.cache = cache ?? new KVCache(numLayers, numKvHeads, headDim, maxLength ?? maxPositionEmbeddings, undefined, model.kvDtype, maxLength);
   }
 
   /**

@@ -149,3 +149,32 @@ test('defaultKVDtype: float16 for int8/int4 on the CPU when float32 would exceed
   assert.equal(defaultKVDtype(phi3mini, 'int4', 'webgpu'), 'float32');
   assert.equal(defaultKVDtype(qwen05b, 'int4', 'cpu'), 'float32');
 });
+
+test('a KVCache with reserved rows grows and shrinks the capacity it feeds in place, keeping every cached row', () => {
+  // 1 layer, 3 KV heads, headDim 2, 1000 rows reserved: capacity 256 → 512 → 768 without new buffers.
+  const c = new KVCache(1, 3, 2, 1000, undefined, 'float32', 1000);
+  const rows = (S: number, base: number) => [Float32Array.from({ length: 3 * S * 2 }, (_, i) => base + i)];
+  const want: number[][] = [[], [], []]; // per head, the cached values in order
+  const add = (S: number, base: number) => {
+    const k = rows(S, base);
+    c.append(k, k);
+    for (let h = 0; h < 3; h++) want[h]!.push(...Array.from(k[0]!.subarray(h * S * 2, (h + 1) * S * 2)));
+  };
+  add(200, 0);
+  const buffer = c.past().keys[0]!.buffer;
+  assert.equal(c.past().capacity, 256);
+  assert.equal(c.past().keys[0]!.length, 3 * 256 * 2, 'the decoder sees [KVH, capacity, d] only');
+  add(300, 10_000); // 500 rows → capacity 512
+  add(200, 20_000); // 700 rows → capacity 768
+  const p = c.past();
+  assert.equal(p.capacity, 768);
+  assert.equal(p.keys[0]!.buffer, buffer, 'grown inside the reservation');
+  assert.deepEqual(Array.from(c.layer(0).keys), want.flat());
+  for (let h = 0; h < 3; h++) assert.equal(p.keys[0]![(h * 768 + 699) * 2 + 1], want[h]![699 * 2 + 1], `head ${h} at its new offset`);
+  c.truncate(300); // capacity back to 512, heads moved down
+  assert.equal(c.past().capacity, 512);
+  assert.deepEqual(Array.from(c.layer(0).values), want.map((w) => w.slice(0, 300 * 2)).flat());
+  add(10, 30_000);
+  for (let h = 0; h < 3; h++) want[h]!.splice(300 * 2, 400 * 2);
+  assert.deepEqual(Array.from(c.layer(0).keys), want.map((w) => w.slice(0, 310 * 2)).flat());
+});

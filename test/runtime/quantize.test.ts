@@ -1,8 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { openModelCheckpoint, outputWeightName } from '../../src/model/inventory.ts';
+import { ConvertedWeightSource } from '../../src/runtime/converted-weights.ts';
+import { defaultQuantPolicy, LINEAR_FORMS, type LinearForm } from '../../src/runtime/precision.ts';
+import { GOLDEN } from '../helpers/paths.ts';
 import { GraphBuilder } from '../../src/graph/builder.ts';
 import { quantizeMatrix, dequantizeMatrix, quantizeChannels, dequantizeChannels } from '../../src/runtime/quantize.ts';
-import { GraphWeights, type WeightSource } from '../../src/model/weights.ts';
+import { GraphWeights, type LinearInput, type WeightSource } from '../../src/model/weights.ts';
 import { createSession, ort } from '../../src/runtime/session.ts';
 
 test('4-bit blocks: the largest magnitude maps to code 0 (-8 · scale), codes packed low nibble first', () => {
@@ -147,4 +151,28 @@ test('GraphWeights.linear with per-row activation scales: exact for rows of inte
   assert.ok(rows < 1e-5, `rows: max relative error ${rows}`);
   const tensor = await run('tensor');
   assert.ok(tensor > 1e-2, `one scale per call should lose the small rows, got ${tensor}`);
+});
+
+test('each linear form routes the normed linears, the others and the head as documented', async () => {
+  const { ckpt, cfg } = await openModelCheckpoint(`${GOLDEN}/models/qwen2`);
+  const head = outputWeightName(ckpt, cfg);
+  const { hiddenSize: H, intermediateSize: I } = cfg.llm;
+  const route = (llmForm: LinearForm, name: string, shape: [number, number], input: LinearInput) => {
+    const src = new ConvertedWeightSource(ckpt, 'int8', { ...defaultQuantPolicy('int8'), llmForm }, '/nonexistent', head);
+    const q = src.quantized(name, shape, input)!;
+    return q.form === 'blocks' ? 'blocks' : `channels/${q.activations}`;
+  };
+  const gate: [string, [number, number], LinearInput] = ['language_model.model.layers.0.mlp.gate_proj.weight', [I, H], 'normed'];
+  const down: [string, [number, number], LinearInput] = ['language_model.model.layers.0.mlp.down_proj.weight', [H, I], 'other'];
+  const want: Record<LinearForm, [string, string]> = {
+    blocks: ['blocks', 'blocks'],
+    channels: ['channels/tensor', 'channels/tensor'],
+    'normed-channels': ['channels/tensor', 'blocks'],
+    rows: ['channels/rows', 'channels/rows'],
+    'normed-channels-rows': ['channels/tensor', 'channels/rows'],
+  };
+  for (const form of LINEAR_FORMS) {
+    assert.deepEqual([route(form, ...gate), route(form, ...down)], want[form], form);
+    assert.equal(route(form, head, [cfg.llm.vocabSize, H], 'other'), 'blocks', `${form}: the head stays in blocks`);
+  }
 });
