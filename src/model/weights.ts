@@ -41,7 +41,7 @@ export interface ChannelQuantizedLinearRef {
   form: 'channels';
   /**
    * How the activations are quantized: `tensor` = one scale per call (DynamicQuantizeMatMul), `rows` =
-   * one scale per row (QuantizeLinear per axis + MatMulIntegerToFloat: the same MLAS u8s8 QGEMM, rows of
+   * one scale per row (blocked QuantizeLinear + MatMulIntegerToFloat: the same MLAS u8s8 QGEMM, rows of
    * different scale keep their own resolution).
    */
   activations: 'tensor' | 'rows';

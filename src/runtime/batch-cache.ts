@@ -7,8 +7,8 @@
  * kv-cache.ts); free slots inside the fed range only cost their masked rows.
  */
 import { fail } from '../errors.ts';
-import type { KVArray, KVDtype, PastKV } from './model.ts';
-import { checkKVDtype, kvBuffer, setRows } from './kv-cache.ts';
+import type { PastKV } from './model.ts';
+import { checkKVDtype, kvBuffer, setRows, type KVArray, type KVDtype } from './kv-cache.ts';
 
 const GROWTH = 256;
 
@@ -49,7 +49,7 @@ export class BatchKVCache {
 
   /** Bytes held by the buffers. */
   get bytes(): number {
-    return 2 * this.numLayers * this.slots * this.numKvHeads * this.cap * this.headDim * (this.dtype === 'float16' ? 2 : 4);
+    return 2 * this.numLayers * this.keys[0]!.byteLength;
   }
 
   /** Makes room for `rows` rows in every slot (reallocates and copies the cached rows when growing). */

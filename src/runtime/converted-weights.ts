@@ -11,7 +11,7 @@ import type { Checkpoint } from '../io/checkpoint.ts';
 import { fail } from '../errors.ts';
 import { dtypeSize, numel } from '../io/safetensors.ts';
 import { checkShape, type ChannelQuantizedLinearRef, type LinearInput, type QuantizedLinearRef, type WeightRef, type WeightSource } from '../model/weights.ts';
-import { linearBits, type Precision, type QuantPolicy } from './precision.ts';
+import { linearBits, type LinearForm, type Precision, type QuantPolicy } from './precision.ts';
 import { quantBlocks, type QuantBits } from './quantize.ts';
 
 export const WEIGHTS_FILE = 'weights.bin';
@@ -31,6 +31,17 @@ export type PlanEntry =
       kind: 'quant'; name: string; bits: QuantBits; blockSize: number; n: number; k: number;
       packedOffset: number; packedLength: number; scalesOffset: number; scalesLength: number;
     };
+
+/** How a linear of `form` fed by `input` quantizes its activations (precision.ts), or null for MatMulNBits blocks. */
+function channelActivations(form: LinearForm, input: LinearInput): ChannelQuantizedLinearRef['activations'] | null {
+  switch (form) {
+    case 'blocks': return null;
+    case 'channels': return 'tensor';
+    case 'rows': return 'rows';
+    case 'normed-channels': return input === 'normed' ? 'tensor' : null;
+    case 'normed-channels-rows': return input === 'normed' ? 'tensor' : 'rows';
+  }
+}
 
 export class ConvertedWeightSource implements WeightSource {
   private readonly entries = new Map<string, PlanEntry>();
@@ -85,10 +96,8 @@ export class ConvertedWeightSource implements WeightSource {
     checkShape(name, this.ckpt.tensor(name).shape, shape);
     const vision = name.startsWith('vision_model.') || name.startsWith('mlp1.');
     const form = vision ? this.policy.visionForm : this.policy.llmForm;
-    if (name !== this.lmHead && form !== 'blocks' && (form !== 'normed-channels' || input === 'normed')) {
-      const rows = form === 'rows' || (form === 'normed-channels-rows' && input !== 'normed');
-      return this.channels(name, shape, rows ? 'rows' : 'tensor');
-    }
+    const activations = name === this.lmHead ? null : channelActivations(form, input);
+    if (activations) return this.channels(name, shape, activations);
     const key = `quant:${name}`;
     let e = this.entries.get(key);
     if (!e) {

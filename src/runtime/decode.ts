@@ -3,7 +3,7 @@
  * Sampling and stop rules belong to src/generate/; this only produces logits.
  */
 import type { Model } from './model.ts';
-import { KVCache, type KVStore } from './kv-cache.ts';
+import { KVCache, kvBytesPerToken, type KVStore } from './kv-cache.ts';
 
 /**
  * Prefill rows per decoder call. fp32: 512 (its results stay bit-identical to before). Reduced
@@ -14,8 +14,7 @@ import { KVCache, type KVStore } from './kv-cache.ts';
  */
 export function prefillChunk(model: Model): number {
   if (model.precision === 'fp32') return 512;
-  const { numLayers, numKvHeads, headDim } = model.config.llm;
-  const rowBytes = 2 * numLayers * numKvHeads * headDim * (model.kvDtype === 'float16' ? 2 : 4);
+  const rowBytes = kvBytesPerToken(model.config.llm, model.kvDtype);
   let rows = 256;
   while (rows > 32 && rows * rowBytes > 64 * 2 ** 20) rows /= 2;
   return rows;

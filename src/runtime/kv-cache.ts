@@ -14,7 +14,16 @@
  * amortized at 4k context on the 1B model).
  */
 import { fail } from '../errors.ts';
-import type { KVArray, KVDtype, PastKV } from './model.ts';
+import type { PastKV } from './model.ts';
+
+/** Element type of a JS-held KV cache; float16 is held as its raw bits (Uint16Array), as ONNX Runtime takes it. */
+export type KVDtype = 'float32' | 'float16';
+export type KVArray = Float32Array | Uint16Array;
+
+/** Bytes one position takes in the cache: keys and values of every layer. */
+export function kvBytesPerToken(llm: { numLayers: number; numKvHeads: number; headDim: number }, dtype: KVDtype): number {
+  return 2 * llm.numLayers * llm.numKvHeads * llm.headDim * (dtype === 'float16' ? 2 : 4);
+}
 
 const GROWTH = 256;
 
@@ -116,29 +125,34 @@ export class KVCache implements KVStore {
   truncate(length: number): void {
     if (length < 0 || length > this.length) fail(`KV cache: cannot truncate ${this.length} positions to ${length}`);
     this.length = length;
-    // The capacity the decoder sees shrinks with it (attention reads every capacity row): heads move
-    // down in place, the first one first.
+    // The capacity the decoder sees shrinks with it (attention reads every capacity row).
     const cap = Math.min(Math.max(GROWTH, Math.ceil(length / GROWTH) * GROWTH), this.maxLength);
-    if (cap >= this.capacity) return;
-    const d = this.headDim;
-    for (const b of [...this.keys, ...this.values]) {
-      for (let h = 1; h < this.numKvHeads; h++) b.copyWithin(h * cap * d, h * this.capacity * d, (h * this.capacity + length) * d);
-    }
-    this.capacity = cap;
+    if (cap < this.capacity) this.moveHeads(cap);
   }
 
   private grow(need: number): void {
     const cap = Math.min(Math.ceil(need / GROWTH) * GROWTH, this.maxLength);
     if (cap <= this.backingRows) {
-      // In place: head h moves from h·C·d to h·C'·d (≥), so the last head goes first.
-      const d = this.headDim;
-      for (const b of [...this.keys, ...this.values]) {
-        for (let h = this.numKvHeads - 1; h > 0; h--) b.copyWithin(h * cap * d, h * this.capacity * d, (h * this.capacity + this.length) * d);
-      }
-    } else {
-      this.keys = this.keys.map((b) => this.withCapacity(b, cap));
-      this.values = this.values.map((b) => this.withCapacity(b, cap));
-      this.backingRows = cap;
+      this.moveHeads(cap);
+      return;
+    }
+    this.keys = this.keys.map((b) => this.withCapacity(b, cap));
+    this.values = this.values.map((b) => this.withCapacity(b, cap));
+    this.backingRows = cap;
+    this.capacity = cap;
+  }
+
+  /**
+   * Re-lays the cached rows out for capacity `cap` inside the backing buffers: head h moves from
+   * h·C·d to h·cap·d. Growing, the destinations lie above the sources, so the last head moves first;
+   * shrinking, below them, so the first one does (copyWithin handles a head's own overlap).
+   */
+  private moveHeads(cap: number): void {
+    const d = this.headDim;
+    const H = this.numKvHeads;
+    const order = cap > this.capacity ? Array.from({ length: H - 1 }, (_, i) => H - 1 - i) : Array.from({ length: H - 1 }, (_, i) => i + 1);
+    for (const b of [...this.keys, ...this.values]) {
+      for (const h of order) b.copyWithin(h * cap * d, h * this.capacity * d, (h * this.capacity + this.length) * d);
     }
     this.capacity = cap;
   }

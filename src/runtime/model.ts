@@ -32,6 +32,7 @@ import { toFloat16 } from '../graph/float16.ts';
 import { f32ToF16 } from '../io/dtype.ts';
 import { lowerForWebGpu } from './webgpu-graph.ts';
 import { exposeCacheOutputs, fullKeyName, fullValueName, type GpuPast } from './gpu-kv-decoder.ts';
+import { kvBytesPerToken, type KVArray, type KVDtype } from './kv-cache.ts';
 
 export interface ModelLoadOptions {
   /** Add debug outputs (vision_last_hidden_state, per-layer hidden states) to the graphs. */
@@ -58,20 +59,15 @@ export interface ModelLoadOptions {
   kvCache?: KVDtype;
 }
 
-/** Element type of a JS-held KV cache; float16 is held as its raw bits (Uint16Array), as ONNX Runtime takes it. */
-export type KVDtype = 'float32' | 'float16';
-export type KVArray = Float32Array | Uint16Array;
-
 /**
  * float16 for int8/int4 on the CPU when the float32 cache would take more than 64 KiB per token (as
  * llama.cpp's default f16 cache): Phi-3-mini (4B, no GQA) 768 KiB per token, 0.77 GiB at 1k context —
- * the 4B's int4 peak RSS is 4.12 → 3.x GiB with it. The 1B's GQA cache (24 KiB per token) stays float32:
+ * the 4B's int4 peak RSS 4.12 → 3.56 GiB with it (3.30 with its smaller prefill chunks, decode.ts). The 1B's GQA cache (24 KiB per token) stays float32:
  * small, and the per-layer Casts would cost decode time. fp32 / fp16 weights keep a float32 cache
  * (exactness; the WebGPU float16 path keeps its own GPU-resident cache).
  */
 export function defaultKVDtype(llm: { numLayers: number; numKvHeads: number; headDim: number }, precision: Precision, device: Device): KVDtype {
-  const f32BytesPerToken = 2 * llm.numLayers * llm.numKvHeads * llm.headDim * 4;
-  return device === 'cpu' && (precision === 'int8' || precision === 'int4') && f32BytesPerToken > 64 * 1024 ? 'float16' : 'float32';
+  return device === 'cpu' && (precision === 'int8' || precision === 'int4') && kvBytesPerToken(llm, 'float32') > 64 * 1024 ? 'float16' : 'float32';
 }
 
 /**
