@@ -3,8 +3,7 @@
 // adapted model's logits; a run killed with SIGKILL and resumed ends with bitwise the same adapter
 // as an uninterrupted one (same thread count: ORT's CPU kernels then sum in a fixed order).
 import { test, before, after } from 'node:test';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { rm } from 'node:fs/promises';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -17,10 +16,9 @@ import { loadTokenizer } from '../../../src/tokenizer/index.ts';
 import { Model } from '../../../src/runtime/model.ts';
 import { TrainingSession } from '../../../src/runtime/training.ts';
 import { relL2 } from '../../../src/runtime/metrics.ts';
-import { writeRandomCheckpoint } from '../../../src/dev/random-checkpoint.ts';
 import { BIN } from '../../helpers/cli.ts';
 import { ROOT } from '../../helpers/paths.ts';
-import { writeFinetuneData } from './fixture.ts';
+import { writeFinetuneFixture } from './fixture.ts';
 import { assertKilledRunResumesBitwise, logRows } from './resume-harness.ts';
 
 const tmp = { path: '' };
@@ -28,10 +26,7 @@ let model: string;
 let meta: string;
 
 before(async () => {
-  tmp.path = await mkdtemp(join(tmpdir(), 'minivl-finetune-'));
-  model = join(tmp.path, 'tiny-1b');
-  await writeRandomCheckpoint({ like: 'internvl2-1b', tiny: true, out: model });
-  meta = await writeFinetuneData(join(tmp.path, 'data'));
+  ({ dir: tmp.path, model, meta } = await writeFinetuneFixture('minivl-finetune-'));
 });
 after(() => rm(tmp.path, { recursive: true, force: true }));
 

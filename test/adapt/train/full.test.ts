@@ -18,10 +18,9 @@ import { initialParams } from '../../../src/adapt/train/params.ts';
 import { fullModeTrainable } from '../../../src/adapt/train/full.ts';
 import { finetune } from '../../../src/adapt/train/trainer.ts';
 import { relL2 } from '../../../src/runtime/metrics.ts';
-import { writeRandomCheckpoint } from '../../../src/dev/random-checkpoint.ts';
 import { GOLDEN } from '../../helpers/paths.ts';
 import { minivlBatch } from '../../helpers/cli.ts';
-import { writeFinetuneData } from './fixture.ts';
+import { writeFinetuneFixture } from './fixture.ts';
 
 const PIXELS = `${GOLDEN}/preprocess/model_input_wide_1920x1080_max2.safetensors`;
 const GRAD_TOL = 1e-3;
@@ -158,10 +157,7 @@ const tmp = { path: '' };
 let model: string;
 let meta: string;
 before(async () => {
-  tmp.path = await mkdtemp(join(tmpdir(), 'minivl-full-'));
-  model = join(tmp.path, 'tiny-1b');
-  await writeRandomCheckpoint({ like: 'internvl2-1b', tiny: true, out: model });
-  meta = await writeFinetuneData(join(tmp.path, 'data'));
+  ({ dir: tmp.path, model, meta } = await writeFinetuneFixture('minivl-full-'));
 });
 after(() => rm(tmp.path, { recursive: true, force: true }));
 

@@ -4,16 +4,14 @@
 // SIGKILL/resume of a packed run with --replay is in packing.test.ts.)
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DEFAULT_REPLAY_RATIO, isReplaySlot, MixedStream } from '../../../src/adapt/train/replay.ts';
 import { TrainData } from '../../../src/adapt/train/data.ts';
 import { finetune } from '../../../src/adapt/train/trainer.ts';
 import { loadTokenizer, type Tokenizer } from '../../../src/tokenizer/index.ts';
-import { writeRandomCheckpoint } from '../../../src/dev/random-checkpoint.ts';
 import { readFileSync } from 'node:fs';
-import { writeFinetuneData } from './fixture.ts';
+import { writeFinetuneFixture } from './fixture.ts';
 import { writeReplayData } from './replay-fixture.ts';
 
 const tmp = { path: '' };
@@ -22,10 +20,7 @@ let meta: string;
 let general: string;
 let tokenizer: Tokenizer;
 before(async () => {
-  tmp.path = await mkdtemp(join(tmpdir(), 'minivl-replay-'));
-  model = join(tmp.path, 'tiny-1b');
-  await writeRandomCheckpoint({ like: 'internvl2-1b', tiny: true, out: model });
-  meta = await writeFinetuneData(join(tmp.path, 'data'));
+  ({ dir: tmp.path, model, meta } = await writeFinetuneFixture('minivl-replay-'));
   general = await writeReplayData(join(tmp.path, 'general'));
   tokenizer = await loadTokenizer(model);
 });
