@@ -7,6 +7,7 @@ import type { Checkpoint } from '../io/checkpoint.ts';
 import type { GraphBuilder, Value, DType, TensorData } from '../graph/builder.ts';
 import { fail } from '../errors.ts';
 import { dtypeSize, numel, type Dtype } from '../io/safetensors.ts';
+import { hadamard } from './hadamard.ts';
 
 /** Safetensors dtypes the graphs accept as weights, with their ONNX names. */
 const ONNX_DTYPE: Record<string, DType> = { F32: 'float32', BF16: 'bfloat16', F16: 'float16' };
@@ -45,6 +46,11 @@ export interface ChannelQuantizedLinearRef {
    * different scale keep their own resolution).
    */
   activations: 'tensor' | 'rows';
+  /**
+   * With `rows`: the Hadamard block the weights' columns were rotated in (quantize.ts rotateColumns);
+   * the graph rotates x the same way before quantizing it. Absent: not rotated.
+   */
+  rotate?: number;
   n: number;
   k: number;
   weights: TensorData;
@@ -113,6 +119,7 @@ export class GraphWeights {
   private readonly f32 = new Map<string, Value>();
   private readonly stored = new Map<string, Value>();
   private zeroPoint128: Value | undefined;
+  private readonly hadamards = new Map<number, Value>();
   constructor(readonly g: GraphBuilder, readonly src: WeightSource) {}
 
   /** The tensor in its stored dtype (e.g. the bf16 embedding table, gathered before the cast). */
@@ -139,7 +146,7 @@ export class GraphWeights {
       const b = this.g.initializer({ name: `${weight}.qc8`, dtype: 'int8', dims: [q.k, q.n], data: q.weights });
       const scales = this.g.initializer({ name: `${weight}.cscales`, dtype: 'float32', dims: [q.n], data: q.scales });
       const biasValue = bias ? this.get(bias, [shape[0]]) : null;
-      if (q.activations === 'rows') return this.rowQuantizedMatMul(x, b, scales, biasValue, q.k);
+      if (q.activations === 'rows') return this.rowQuantizedMatMul(q.rotate ? this.rotate(x, q.k, q.rotate) : x, b, scales, biasValue, q.k);
       // Inputs: A, B, b_scale, b_zero_point (none: symmetric), bias (added in the kernel's output pass).
       return this.g.op1('DynamicQuantizeMatMul', [x, b, scales, null, biasValue], {}, 'com.microsoft');
     }
@@ -171,6 +178,17 @@ export class GraphWeights {
     const acc = g.op1('MatMulIntegerToFloat', [q, b, g.constF32([1], []), colScales, this.zeroPoint128], {}, 'com.microsoft');
     const y = g.mul(acc, scale);
     return bias ? g.add(y, bias) : y;
+  }
+
+  /** x [B, S, k] rotated in blocks of b: one MatMul of [B, S, k/b, b] by the (symmetric) Hadamard matrix. */
+  private rotate(x: Value, k: number, b: number): Value {
+    let h = this.hadamards.get(b);
+    if (!h) {
+      const m = hadamard(b);
+      h = this.g.initializer({ name: `minivl.hadamard_${b}`, dtype: 'float32', dims: [b, b], data: { kind: 'raw', bytes: new Uint8Array(m.buffer, m.byteOffset, m.byteLength) } });
+      this.hadamards.set(b, h);
+    }
+    return this.g.reshape(this.g.matMul(this.g.reshape(x, [0, 0, k / b, b]), h), [0, 0, k]);
   }
 
   /** The tensor as float32 (checks the shape when given). */

@@ -12,7 +12,7 @@ import { fail } from '../errors.ts';
 import { dtypeSize, numel } from '../io/safetensors.ts';
 import { checkShape, type ChannelQuantizedLinearRef, type LinearInput, type QuantizedLinearRef, type WeightRef, type WeightSource } from '../model/weights.ts';
 import { linearBits, type LinearForm, type Precision, type QuantPolicy } from './precision.ts';
-import { quantBlocks, type QuantBits } from './quantize.ts';
+import { hadamardBlock, quantBlocks, type QuantBits } from './quantize.ts';
 
 export const WEIGHTS_FILE = 'weights.bin';
 
@@ -25,7 +25,7 @@ export type PlanEntry =
   /** A float tensor stored as float16. */
   | { kind: 'f16'; name: string; shape: number[]; offset: number; length: number }
   /** A linear weight [n, k] as int8 per output channel (DynamicQuantizeMatMul): codes [k, n], then float32 scales [n]. */
-  | { kind: 'qchannels'; name: string; n: number; k: number; weightsOffset: number; weightsLength: number; scalesOffset: number; scalesLength: number }
+  | { kind: 'qchannels'; name: string; n: number; k: number; weightsOffset: number; weightsLength: number; scalesOffset: number; scalesLength: number; rotate?: number }
   /** A linear weight [n, k] as MatMulNBits blocks: packed codes, then float32 scales. */
   | {
       kind: 'quant'; name: string; bits: QuantBits; blockSize: number; n: number; k: number;
@@ -33,13 +33,14 @@ export type PlanEntry =
     };
 
 /** How a linear of `form` fed by `input` quantizes its activations (precision.ts), or null for MatMulNBits blocks. */
-function channelActivations(form: LinearForm, input: LinearInput): ChannelQuantizedLinearRef['activations'] | null {
+function channelActivations(form: LinearForm, input: LinearInput): ChannelQuantizedLinearRef['activations'] | 'rotated-rows' | null {
   switch (form) {
     case 'blocks': return null;
     case 'channels': return 'tensor';
     case 'rows': return 'rows';
     case 'normed-channels': return input === 'normed' ? 'tensor' : null;
     case 'normed-channels-rows': return input === 'normed' ? 'tensor' : 'rows';
+    case 'normed-channels-rotated': return input === 'normed' ? 'tensor' : 'rotated-rows';
   }
 }
 
@@ -97,6 +98,10 @@ export class ConvertedWeightSource implements WeightSource {
     const vision = name.startsWith('vision_model.') || name.startsWith('mlp1.');
     const form = vision ? this.policy.visionForm : this.policy.llmForm;
     const activations = name === this.lmHead ? null : channelActivations(form, input);
+    if (activations === 'rotated-rows') {
+      const b = hadamardBlock(shape[1]);
+      return this.channels(name, shape, 'rows', b ?? undefined);
+    }
     if (activations) return this.channels(name, shape, activations);
     const key = `quant:${name}`;
     let e = this.entries.get(key);
@@ -118,18 +123,18 @@ export class ConvertedWeightSource implements WeightSource {
     };
   }
 
-  private channels(name: string, [n, k]: readonly [number, number], activations: ChannelQuantizedLinearRef['activations']): ChannelQuantizedLinearRef {
+  private channels(name: string, [n, k]: readonly [number, number], activations: ChannelQuantizedLinearRef['activations'], rotate?: number): ChannelQuantizedLinearRef {
     const key = `qchannels:${name}`;
     let e = this.entries.get(key);
     if (!e) {
       const weightsOffset = this.place(n * k);
       const scalesOffset = this.place(n * 4);
-      e = { kind: 'qchannels', name, n, k, weightsOffset, weightsLength: n * k, scalesOffset, scalesLength: n * 4 };
+      e = { kind: 'qchannels', name, n, k, weightsOffset, weightsLength: n * k, scalesOffset, scalesLength: n * 4, ...(rotate ? { rotate } : {}) };
       this.entries.set(key, e);
     }
     if (e.kind !== 'qchannels') throw new Error('unreachable');
     return {
-      form: 'channels', activations, n: e.n, k: e.k,
+      form: 'channels', activations, n: e.n, k: e.k, ...(e.rotate ? { rotate: e.rotate } : {}),
       weights: { kind: 'external', location: WEIGHTS_FILE, offset: e.weightsOffset, length: e.weightsLength },
       scales: { kind: 'external', location: WEIGHTS_FILE, offset: e.scalesOffset, length: e.scalesLength },
     };

@@ -3,9 +3,9 @@
  * by folded Casts); the others are converted once into the weight cache (weight-cache.ts):
  *   fp16  every float tensor of the vision and decoder graphs stored as float16 (for GPU work; on the
  *         CPU the Casts fold back to float32, so no speed is expected)
- *   int8  linear weights as int8: per output channel with per-row activation scales in the vision tower,
- *         per channel (DynamicQuantizeMatMul) for the LLM linears a norm feeds, 8-bit MatMulNBits blocks
- *         for the others; the rest as stored
+ *   int8  linear weights as int8 per output channel: with per-row activation scales in the vision tower
+ *         and for the LLM linears no norm feeds (o/down), on DynamicQuantizeMatMul for those a norm
+ *         feeds; the LLM head as 8-bit MatMulNBits blocks; the rest as stored
  *   int4  the LLM's linear weights and head as 4-bit blocks, the vision tower as at int8
  */
 import { fail } from '../errors.ts';
@@ -33,7 +33,9 @@ export function linearBits(p: Precision): QuantBits | null {
  * int8 on the full-size random 1B; golden greedy at int8 still 12/12/12); the head at the precision's
  * bits (int4's 4-bit head: −17% decode bytes and −0.06 GiB for +0.008 logits rel-L2 on the full-size
  * random 1B); int8's LLM per channel where a norm feeds it (prefill ~300 → 440–470 tok/s, greedy still
- * 12/12 on the three golden models); the vision tower (both precisions) int8 per channel with one
+ * 12/12 on the three golden models) and per channel with one activation scale per row for o/down (their
+ * inputs are not normed; against 8-bit blocks: prefill +13% in-process A/B, full-size logits rel-L2
+ * 5.8e-2 → 6.8e-2, golden greedy 12/12/12); the vision tower (both precisions) int8 per channel with one
  * activation scale per row (a tile is compute-bound: ~2.0 s against 2.9–3.6 s in blocks; one scale per
  * call, DynamicQuantizeMatMul, was ~7% faster but cost the golden greedy match: internlm2 4/12, phi3 1/12).
  */
@@ -54,15 +56,18 @@ export interface QuantPolicy {
  * tile's 1,025, a prefill chunk); `normed-channels`: channels for the linears a norm feeds (rows of
  * equal scale), blocks for the others; `rows`: the channels' int8 weights with one activation scale per
  * row (blocked QuantizeLinear + MatMulIntegerToFloat, the same QGEMM); `normed-channels-rows`: channels
- * where a norm feeds the linear, rows for the others (opt-in: 1B int8 prefill ~+12%, but full-size
- * greedy 12 → 7 of 12 against blocks for o/down).
+ * where a norm feeds the linear, rows for the others (int8's default); `normed-channels-rotated`: as
+ * normed-channels-rows, but the rows linears' inputs and weight columns rotated in Hadamard blocks first
+ * (model/hadamard.ts: x·Wᵀ unchanged, a row's peaks spread over its block, so its one scale fits the
+ * rest better) — opt-in: full-size logits rel-L2 5.9e-2 against rows' 6.8e-2, but the online rotation
+ * (one MatMul per linear) costs ~5% prefill, and it flipped a near tie of the golden phi3 (greedy 1/12).
  */
-export const LINEAR_FORMS = ['blocks', 'channels', 'normed-channels', 'rows', 'normed-channels-rows'] as const;
+export const LINEAR_FORMS = ['blocks', 'channels', 'normed-channels', 'rows', 'normed-channels-rows', 'normed-channels-rotated'] as const;
 export type LinearForm = (typeof LINEAR_FORMS)[number];
 
 export function defaultQuantPolicy(p: Precision, device: Device = 'cpu'): QuantPolicy {
   // On WebGPU every linear is MatMulNBits blocks: DynamicQuantizeMatMul (the 'channels' form) has no
   // WebGPU kernel in ORT 1.30 (verbose placements: those nodes ran on the CPU).
   if (device === 'webgpu') return { blockSize: 32, lmHeadBits: linearBits(p), visionForm: 'blocks', llmForm: 'blocks' };
-  return { blockSize: 128, lmHeadBits: linearBits(p), visionForm: 'rows', llmForm: p === 'int8' ? 'normed-channels' : 'blocks' };
+  return { blockSize: 128, lmHeadBits: linearBits(p), visionForm: 'rows', llmForm: p === 'int8' ? 'normed-channels-rows' : 'blocks' };
 }

@@ -10,6 +10,8 @@
  * most negative code (−8 / −128), which uses the whole asymmetric code range for that value's sign.
  * Written by hand because no npm package quantizes into MatMulNBits' layout.
  */
+import { hadamard } from '../model/hadamard.ts';
+
 export type QuantBits = 4 | 8;
 
 export interface QuantizedMatrix {
@@ -138,5 +140,35 @@ export function quantizeChannels(w: Float32Array, n: number, k: number): Channel
 export function dequantizeChannels(q: ChannelQuantizedMatrix): Float32Array {
   const out = new Float32Array(q.n * q.k);
   for (let r = 0; r < q.n; r++) for (let i = 0; i < q.k; i++) out[r * q.k + i] = q.weights[i * q.n + r]! * q.scales[r]!;
+  return out;
+}
+
+/**
+ * The Hadamard block a rotated linear of input width k uses: the widest of 64, 32, 16 dividing k (a
+ * 64-block already spreads a silu(gate)·up row's peaks about as well as wider ones; its online
+ * rotation is one MatMul by H [64, 64]), or null (k not a multiple of 16: not rotated).
+ */
+export function hadamardBlock(k: number): number | null {
+  for (const b of [64, 32, 16]) if (k % b === 0) return b;
+  return null;
+}
+
+/** W [n, k] with each row rotated in blocks of b: row·H per block (H symmetric, so also H·rowᵀ). */
+export function rotateColumns(w: Float32Array, n: number, k: number, b: number): Float32Array {
+  if (w.length !== n * k || k % b !== 0) throw new Error(`rotateColumns: [${n}, ${k}] in blocks of ${b}`);
+  const h = hadamard(b);
+  const out = new Float32Array(w.length);
+  const acc = new Float64Array(b);
+  for (let r = 0; r < n; r++) {
+    for (let s = r * k; s < (r + 1) * k; s += b) {
+      acc.fill(0);
+      for (let i = 0; i < b; i++) {
+        const v = w[s + i]!;
+        if (v === 0) continue;
+        for (let j = 0; j < b; j++) acc[j]! += v * h[i * b + j]!;
+      }
+      for (let j = 0; j < b; j++) out[s + j] = acc[j]!;
+    }
+  }
   return out;
 }

@@ -23,7 +23,7 @@ import { writeFully } from '../io/atomic-write.ts';
 import { errnoCode, fail } from '../errors.ts';
 import { ConvertedWeightSource, WEIGHTS_FILE, type PlanEntry } from './converted-weights.ts';
 import type { Precision, QuantPolicy } from './precision.ts';
-import { quantizeChannels, quantizeMatrix } from './quantize.ts';
+import { quantizeChannels, quantizeMatrix, rotateColumns } from './quantize.ts';
 
 export const MANIFEST_FILE = 'manifest.json';
 /** Bumped whenever the bytes written for the same plan change (quantizer, layout). */
@@ -192,7 +192,8 @@ async function writeEntry(ckpt: Checkpoint, e: PlanEntry, put: (offset: number, 
       return put(e.scalesOffset, u8(q.scales));
     }
     case 'qchannels': {
-      const q = quantizeChannels(await ckpt.readFloat32(e.name), e.n, e.k);
+      const w = await ckpt.readFloat32(e.name);
+      const q = quantizeChannels(e.rotate ? rotateColumns(w, e.n, e.k, e.rotate) : w, e.n, e.k);
       await put(e.weightsOffset, new Uint8Array(q.weights.buffer, q.weights.byteOffset, q.weights.byteLength));
       return put(e.scalesOffset, u8(q.scales));
     }
