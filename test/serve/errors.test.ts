@@ -149,6 +149,11 @@ test('429 with Retry-After when the queue is full; aborting mid-stream frees the
   assert.equal(await metric(narrow.url, 'minivl_cancelled_total{stage="decode"}'), 1);
   const next = await client.chat.completions.create({ model: 'tiny', messages: [{ role: 'user', content: 'Hi' }], max_tokens: 2 });
   assert.equal(next.object, 'chat.completion');
+  // The KV gauge: float32 keys + values of every layer for the one slot, at the cache's capacity.
+  const kv = narrow.server.scheduler.kv;
+  const { numLayers, numKvHeads, headDim } = vl.model.config.llm;
+  assert.equal(vl.model.kvDtype, 'float32');
+  assert.equal(await metric(narrow.url, 'minivl_kv_cache_bytes'), 2 * numLayers * 1 * numKvHeads * kv.capacity * headDim * 4);
 });
 
 test('a queued request whose client goes away is dropped from the queue', async () => {
