@@ -10,7 +10,6 @@
  * most negative code (−8 / −128), which uses the whole asymmetric code range for that value's sign.
  * Written by hand because no npm package quantizes into MatMulNBits' layout.
  */
-import { hadamard } from '../model/hadamard.ts';
 
 export type QuantBits = 4 | 8;
 
@@ -153,22 +152,29 @@ export function hadamardBlock(k: number): number | null {
   return null;
 }
 
-/** W [n, k] with each row rotated in blocks of b: row·H per block (H symmetric, so also H·rowᵀ). */
+/**
+ * W [n, k] with each row rotated in blocks of b: row·H per block, by the fast Walsh–Hadamard transform
+ * (log2 b butterfly passes in float64, then the 1/√b norm: the same values as the product with
+ * hadamard(b), in n·k·log2 b operations instead of n·k·b).
+ */
 export function rotateColumns(w: Float32Array, n: number, k: number, b: number): Float32Array {
-  if (w.length !== n * k || k % b !== 0) throw new Error(`rotateColumns: [${n}, ${k}] in blocks of ${b}`);
-  const h = hadamard(b);
+  if (w.length !== n * k || k % b !== 0 || b < 1 || (b & (b - 1)) !== 0) throw new Error(`rotateColumns: [${n}, ${k}] in blocks of ${b}`);
   const out = new Float32Array(w.length);
-  const acc = new Float64Array(b);
-  for (let r = 0; r < n; r++) {
-    for (let s = r * k; s < (r + 1) * k; s += b) {
-      acc.fill(0);
-      for (let i = 0; i < b; i++) {
-        const v = w[s + i]!;
-        if (v === 0) continue;
-        for (let j = 0; j < b; j++) acc[j]! += v * h[i * b + j]!;
+  const v = new Float64Array(b);
+  const norm = 1 / Math.sqrt(b);
+  for (let s = 0; s < w.length; s += b) {
+    for (let i = 0; i < b; i++) v[i] = w[s + i]!;
+    for (let h = 1; h < b; h *= 2) {
+      for (let i = 0; i < b; i += 2 * h) {
+        for (let j = i; j < i + h; j++) {
+          const x = v[j]!;
+          const y = v[j + h]!;
+          v[j] = x + y;
+          v[j + h] = x - y;
+        }
       }
-      for (let j = 0; j < b; j++) out[s + j] = acc[j]!;
     }
+    for (let i = 0; i < b; i++) out[s + i] = v[i]! * norm;
   }
   return out;
 }

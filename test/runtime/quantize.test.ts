@@ -190,6 +190,11 @@ test('Hadamard blocks: H·Hᵀ = I, and rotating x and the weight columns alike 
     }
   }
   assert.throws(() => hadamard(48), /not a power of two/);
+  // rotateColumns (fast transform) rotates by the same matrix the graph multiplies with: the identity's rows → H's rows
+  const eye = Float32Array.from({ length: 64 * 64 }, (_, i) => (i % 65 === 0 ? 1 : 0));
+  const rotated = rotateColumns(eye, 64, 64, 64);
+  const h64 = hadamard(64);
+  assert.ok(rotated.every((v, i) => Math.abs(v - h64[i]!) < 1e-7), 'rotateColumns(I) = H');
   assert.deepEqual([hadamardBlock(4864), hadamardBlock(896), hadamardBlock(160), hadamardBlock(48), hadamardBlock(100)], [64, 64, 32, 16, null]);
   const [n, k, b] = [3, 128, 32];
   let seed = 5;
