@@ -9,8 +9,9 @@ const CMD: CommandSpec = {
 
 Measures one model at one precision on synthetic inputs and prints one JSON line: dtype, device,
 load_s (first load in this process; includes converting weights when the cache has no entry yet,
-see convert_s) and warm_load_s (a second load), vision_ms_per_tile, prefill_tok_s, decode_tok_s (at
---context tokens of context), peak_rss_gib, threads, machine. Progress goes to stderr.
+see convert_s) and warm_load_s (a second load), vision_ms_per_tile and prefill_tok_s (the faster of
+two runs), decode_tok_s (at --context tokens of context), peak_rss_gib, threads, machine. Progress
+goes to stderr.
 
   --model DIR      checkpoint folder
   --dtype P        weight precision (default fp32)

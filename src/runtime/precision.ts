@@ -34,8 +34,8 @@ export function linearBits(p: Precision): QuantBits | null {
  * bits (int4's 4-bit head: −17% decode bytes and −0.06 GiB for +0.008 logits rel-L2 on the full-size
  * random 1B); int8's LLM per channel where a norm feeds it (prefill ~300 → 440–470 tok/s, greedy still
  * 12/12 on the three golden models) and per channel with one activation scale per row for o/down (their
- * inputs are not normed; against 8-bit blocks: prefill +13% in-process A/B, full-size logits rel-L2
- * 5.8e-2 → 6.8e-2, golden greedy 12/12/12); the vision tower (both precisions) int8 per channel with one
+ * inputs are not normed; against 8-bit blocks: prefill 575 → 705 tok/s in bench/policy-ab.ts, full-size
+ * logits rel-L2 5.8e-2 → 6.8e-2, golden greedy 12/12/12); the vision tower (both precisions) int8 per channel with one
  * activation scale per row (a tile is compute-bound: ~2.0 s against 2.9–3.6 s in blocks; one scale per
  * call, DynamicQuantizeMatMul, was ~7% faster but cost the golden greedy match: internlm2 4/12, phi3 1/12).
  */
@@ -60,7 +60,8 @@ export interface QuantPolicy {
  * normed-channels-rows, but the rows linears' inputs and weight columns rotated in Hadamard blocks first
  * (model/hadamard.ts: x·Wᵀ unchanged, a row's peaks spread over its block, so its one scale fits the
  * rest better) — opt-in: full-size logits rel-L2 5.9e-2 against rows' 6.8e-2, but the online rotation
- * (one MatMul per linear) costs ~5% prefill, and it flipped a near tie of the golden phi3 (greedy 1/12).
+ * (one MatMul per linear) takes prefill from 705 to 623 tok/s, and it flipped a near tie of the golden
+ * phi3 (greedy 1/12).
  */
 export const LINEAR_FORMS = ['blocks', 'channels', 'normed-channels', 'rows', 'normed-channels-rows', 'normed-channels-rotated'] as const;
 export type LinearForm = (typeof LINEAR_FORMS)[number];
