@@ -17,4 +17,3 @@ export function hadamard(b: number): Float32Array {
   }
   return h;
 }
-

@@ -35,9 +35,10 @@ export function linearBits(p: Precision): QuantBits | null {
  * random 1B); int8's LLM per channel where a norm feeds it (prefill ~300 → 440–470 tok/s, greedy still
  * 12/12 on the three golden models) and per channel with one activation scale per row for o/down (their
  * inputs are not normed; against 8-bit blocks: prefill 575 → 705 tok/s in bench/policy-ab.ts, full-size
- * logits rel-L2 5.8e-2 → 6.8e-2, golden greedy 12/12/12); the vision tower (both precisions) int8 per channel with one
- * activation scale per row (a tile is compute-bound: ~2.0 s against 2.9–3.6 s in blocks; one scale per
- * call, DynamicQuantizeMatMul, was ~7% faster but cost the golden greedy match: internlm2 4/12, phi3 1/12).
+ * logits rel-L2 5.8e-2 → 6.8e-2, golden greedy 12/12/12); the vision tower (both precisions) int8 per
+ * channel with one activation scale per row (a tile is compute-bound: ~2.0 s against 2.9–3.6 s in
+ * blocks; one scale per call, DynamicQuantizeMatMul, was ~7% faster but cost the golden greedy match:
+ * internlm2 4/12, phi3 1/12).
  */
 export interface QuantPolicy {
   blockSize: number;
