@@ -10,8 +10,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Model } from '../src/runtime/model.ts';
 import { forwardAll, quantMetrics } from '../src/runtime/parity-quant.ts';
-import { syntheticIds } from '../src/runtime/bench.ts';
-import { preprocessImage } from '../src/image/index.ts';
+import { accuracyInputs } from './accuracy/inputs.ts';
 import { SafetensorsFile } from '../src/io/safetensors.ts';
 
 const { values } = parseArgs({ options: { dir: { type: 'string', default: '/work/ckpt/internvl2-1b' }, scale: { type: 'string', default: '1,0.25' }, work: { type: 'string' } } });
@@ -62,13 +61,7 @@ async function noisyCopy(scale: number): Promise<string> {
   return out;
 }
 
-const pre = await preprocessImage(new URL('../../shared/golden/images/photo_demo1.jpg', import.meta.url).pathname, { maxNum: 1, useThumbnail: false });
-const IMG_CONTEXT = 151648;
-const inp = {
-  pixelValues: pre.pixelValues, tiles: pre.numTiles, imgContextId: IMG_CONTEXT,
-  ids: [...syntheticIds(20, 100, 30000, 3), 151646, ...new Array(256 * pre.numTiles).fill(IMG_CONTEXT), 151647, ...syntheticIds(24, 100, 30000, 5)],
-  textIds: syntheticIds(40, 100, 30000, 11),
-};
+const inp = await accuracyInputs();
 const base = await Model.load(dir);
 const ref = await forwardAll(base, inp, 12);
 const V = base.config.llm.vocabSize;

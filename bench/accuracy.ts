@@ -11,8 +11,7 @@ import { Model } from '../src/runtime/model.ts';
 import { forwardAll, quantMetrics } from '../src/runtime/parity-quant.ts';
 import { defaultQuantPolicy, parsePrecision, LINEAR_FORMS, type LinearForm } from '../src/runtime/precision.ts';
 import { fail } from '../src/errors.ts';
-import { syntheticIds } from '../src/runtime/bench.ts';
-import { preprocessImage } from '../src/image/index.ts';
+import { accuracyInputs } from './accuracy/inputs.ts';
 
 const { values } = parseArgs({ options: { dir: { type: 'string', default: '/work/ckpt/internvl2-1b' }, dtypes: { type: 'string', default: 'int8,int4' }, steps: { type: 'string', default: '12' }, 'lm-head': { type: 'string' }, 'vision-form': { type: 'string' }, 'llm-form': { type: 'string' }, cache: { type: 'string' } } });
 // --lm-head 4|8|none, --vision-form / --llm-form blocks|channels override defaultQuantPolicy to measure those choices.
@@ -20,17 +19,10 @@ const lmHead = values['lm-head'];
 const forms = (v: string | undefined): LinearForm | undefined => (v === undefined ? undefined : (LINEAR_FORMS as readonly string[]).includes(v) ? (v as LinearForm) : fail(`form must be one of ${LINEAR_FORMS.join(', ')}, got '${v}'`));
 const [visionForm, llmForm] = [forms(values['vision-form']), forms(values['llm-form'])];
 console.log(`machine: ${cpus()[0]?.model} x${availableParallelism()} | load ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
-const photo = new URL('../../shared/golden/images/photo_demo1.jpg', import.meta.url).pathname;
 const steps = Number(values.steps);
 
 const fp32 = await Model.load(values.dir!);
-const IMG_CONTEXT = 151648;
-const pre = await preprocessImage(photo, { maxNum: 1, useThumbnail: false });
-const inp = {
-  pixelValues: pre.pixelValues, tiles: pre.numTiles, imgContextId: IMG_CONTEXT,
-  ids: [...syntheticIds(20, 100, 30000, 3), 151646, ...new Array(256 * pre.numTiles).fill(IMG_CONTEXT), 151647, ...syntheticIds(24, 100, 30000, 5)],
-  textIds: syntheticIds(40, 100, 30000, 11),
-};
+const inp = await accuracyInputs();
 const ref = await forwardAll(fp32, inp, steps);
 const V = fp32.config.llm.vocabSize;
 await fp32.release();
