@@ -21,7 +21,12 @@ export class ServeMetrics {
     name: 'minivl_time_per_output_token_seconds', help: 'Time between two generated tokens of one sequence', registers: [this.registry],
     buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.2, 0.4, 0.8, 1.6, 3.2],
   });
-  readonly kvCacheBytes = new Gauge({ name: 'minivl_kv_cache_bytes', help: 'Bytes held by the batch KV cache (keys and values of every slot)', registers: [this.registry] });
+  /** The batch KV cache's size, read at scrape time (the scheduler that owns the cache sets it). */
+  kvCacheSize: () => number = () => 0;
+  readonly kvCacheBytes: Gauge = new Gauge({
+    name: 'minivl_kv_cache_bytes', help: 'Bytes held by the batch KV cache (keys and values of every slot)', registers: [this.registry],
+    collect: (): void => this.kvCacheBytes.set(this.kvCacheSize()),
+  });
   readonly batchSize = new Histogram({ name: 'minivl_decode_batch_size', help: 'Sequences per batched decode call', buckets: [1, 2, 4, 8, 16, 32], registers: [this.registry] });
 
   constructor() {

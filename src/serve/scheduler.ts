@@ -134,7 +134,7 @@ export class Scheduler {
   ) {
     const llm = model.config.llm;
     this.kv = new BatchKVCache(llm.numLayers, llm.numKvHeads, llm.headDim, opts.slots, llm.maxPositionEmbeddings, model.kvDtype);
-    opts.metrics.kvCacheBytes.set(this.kv.bytes);
+    opts.metrics.kvCacheSize = () => this.kv.bytes;
     this.running = new Array<Running | null>(opts.slots).fill(null);
     this.loopDone = this.loop();
   }
@@ -243,7 +243,6 @@ export class Scheduler {
       const prefix = this.prefixAllowed(req) ? this.opts.prefixCache?.lookup(req.promptIds, spans) : null;
       if (prefix) {
         this.kv.load(slot, prefix.rows, prefix.length);
-        this.opts.metrics.kvCacheBytes.set(this.kv.bytes);
         r.reused = prefix.length;
         this.opts.metrics.prefixReusedTokens.inc(prefix.length);
       }
@@ -315,7 +314,6 @@ export class Scheduler {
     const out = await this.model.forward({ embeds: chunk, past: this.kv.slotPast(r.slot), ropeLength: req.promptIds.length });
     if (this.running[r.slot] !== r) return; // cancelled meanwhile
     this.kv.appendSlot(r.slot, out.presentKeys, out.presentValues);
-    this.opts.metrics.kvCacheBytes.set(this.kv.bytes);
     r.prefilled += n;
     this.opts.metrics.prefillTokens.inc(n);
     if (r.prefilled === total) {
@@ -336,7 +334,6 @@ export class Scheduler {
     this.opts.metrics.batchSize.observe(seqs.length);
     const live = seqs.filter((s) => this.running[s.slot] === s);
     this.kv.appendBatch(live.map((s) => s.slot), out.presentKeys, out.presentValues);
-    this.opts.metrics.kvCacheBytes.set(this.kv.bytes);
     const V = this.model.config.llm.vocabSize;
     for (const s of live) this.accept(s, out.logits.subarray(s.slot * V, (s.slot + 1) * V));
   }
