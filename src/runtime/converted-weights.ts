@@ -33,14 +33,14 @@ export type PlanEntry =
     };
 
 /** How a linear of `form` fed by `input` quantizes its activations (precision.ts), or null for MatMulNBits blocks. */
-function channelActivations(form: LinearForm, input: LinearInput): ChannelQuantizedLinearRef['activations'] | 'rotated-rows' | null {
+function channelActivations(form: LinearForm, input: LinearInput): ChannelQuantizedLinearRef['activations'] | null {
   switch (form) {
     case 'blocks': return null;
     case 'channels': return 'tensor';
     case 'rows': return 'rows';
     case 'normed-channels': return input === 'normed' ? 'tensor' : null;
     case 'normed-channels-rows': return input === 'normed' ? 'tensor' : 'rows';
-    case 'normed-channels-rotated': return input === 'normed' ? 'tensor' : 'rotated-rows';
+    case 'normed-channels-rotated': return input === 'normed' ? 'tensor' : 'rows';
   }
 }
 
@@ -98,11 +98,11 @@ export class ConvertedWeightSource implements WeightSource {
     const vision = name.startsWith('vision_model.') || name.startsWith('mlp1.');
     const form = vision ? this.policy.visionForm : this.policy.llmForm;
     const activations = name === this.lmHead ? null : channelActivations(form, input);
-    if (activations === 'rotated-rows') {
-      const b = hadamardBlock(shape[1]);
-      return this.channels(name, shape, 'rows', b ?? undefined);
+    if (activations) {
+      // normed-channels-rotated: its rows linears' inputs and weight columns rotated in Hadamard blocks
+      const rotate = form === 'normed-channels-rotated' && activations === 'rows' ? hadamardBlock(shape[1]) : null;
+      return this.channels(name, shape, activations, rotate ?? undefined);
     }
-    if (activations) return this.channels(name, shape, activations);
     const key = `quant:${name}`;
     let e = this.entries.get(key);
     if (!e) {

@@ -62,8 +62,9 @@ export interface ModelLoadOptions {
 /**
  * float16 for int8/int4 on the CPU when the float32 cache would take more than 64 KiB per token (as
  * llama.cpp's default f16 cache): Phi-3-mini (4B, no GQA) 768 KiB per token, 0.77 GiB at 1k context —
- * the 4B's int4 peak RSS 4.12 → 3.56 GiB with it (3.30 with its smaller prefill chunks, decode.ts). The 1B's GQA cache (24 KiB per token) stays float32:
- * small, and the per-layer Casts would cost decode time. fp32 / fp16 weights keep a float32 cache
+ * the 4B's int4 peak RSS 4.12 → 3.56 GiB with it (3.30 with its smaller prefill chunks, decode.ts).
+ * The 1B's GQA cache (24 KiB per token) stays float32: small, and the per-layer Casts would cost
+ * decode time. fp32 / fp16 weights keep a float32 cache
  * (exactness; the WebGPU float16 path keeps its own GPU-resident cache).
  */
 export function defaultKVDtype(llm: { numLayers: number; numKvHeads: number; headDim: number }, precision: Precision, device: Device): KVDtype {

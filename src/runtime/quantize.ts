@@ -10,7 +10,6 @@
  * most negative code (−8 / −128), which uses the whole asymmetric code range for that value's sign.
  * Written by hand because no npm package quantizes into MatMulNBits' layout.
  */
-
 export type QuantBits = 4 | 8;
 
 export interface QuantizedMatrix {
