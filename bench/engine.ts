@@ -15,6 +15,7 @@ import type { GraphBuilder } from '../src/graph/builder.ts';
 import { Model, DecodeState, createSession, argmax } from '../src/runtime/index.ts';
 import { ort } from '../src/runtime/session.ts';
 import { weightMatmuls, referenceGraph, type AttentionShape } from './engine-roofline.ts';
+import { median } from './stats.ts';
 
 const { values } = parseArgs({
   options: {
@@ -34,7 +35,6 @@ const threads = values.threads ? Number(values.threads) : undefined;
 const gib = (b: number) => (b / 2 ** 30).toFixed(2);
 const peakGiB = () => gib(process.resourceUsage().maxRSS * 1024);
 const ms = (x: number) => `${x.toFixed(x < 100 ? 1 : 0)} ms`;
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
 const ortVersion = (await import('onnxruntime-node/package.json', { with: { type: 'json' } }).catch(() => null))?.default?.version ?? '?';
 console.log(
   `machine: ${cpus()[0]?.model} × ${availableParallelism()} cores, ${(totalmem() / 2 ** 30).toFixed(0)} GiB | load avg ${loadavg().map((x) => x.toFixed(2)).join(' ')} | ` +

@@ -9,6 +9,7 @@ import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ROOT } from '../test/helpers/paths.ts';
+import { median } from './stats.ts';
 
 const { values } = parseArgs({ options: { before: { type: 'string' }, runs: { type: 'string', default: '5' } } });
 if (!values.before) throw new Error('--before DIR is required');
@@ -28,7 +29,6 @@ function time(bin: string, args: string[]): Promise<{ totalMs: number; firstByte
   });
 }
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 const dir = mkdtempSync(join(tmpdir(), 'minivl-startup-'));
 try {

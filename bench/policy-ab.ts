@@ -12,6 +12,7 @@ import { DecodeState } from '../src/runtime/decode.ts';
 import { defaultQuantPolicy, parsePrecision, LINEAR_FORMS, type LinearForm } from '../src/runtime/precision.ts';
 import { syntheticIds } from '../src/runtime/bench.ts';
 import { fail } from '../src/errors.ts';
+import { median } from './stats.ts';
 
 const { values } = parseArgs({
   options: {
@@ -61,7 +62,6 @@ for (let r = 0; r < rounds; r++) {
     }
   }
 }
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 for (const v of variants) {
   console.log(`${v.name}: ${Object.entries(v.results).map(([k, xs]) => `${k} median ${median(xs).toFixed(1)} (${xs.map((x) => x.toFixed(0)).join(' / ')})`).join(' | ')}`);
   await v.model.release();

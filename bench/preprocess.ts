@@ -8,6 +8,7 @@ import sharp from 'sharp';
 import { loadImage, dynamicPreprocess, toPixelValues, preprocessImage } from '../src/image/index.ts';
 import { setResampleEngine } from '../src/image/resample.ts';
 import { GOLDEN } from '../test/helpers/paths.ts';
+import { median } from './stats.ts';
 
 const iters = Number(process.argv[2] ?? 20);
 const jpeg = await sharp(`${GOLDEN}/images/wide_1920x1080.png`).jpeg({ quality: 90 }).toBuffer();
@@ -15,10 +16,6 @@ const cpu = cpus();
 console.log(`machine: ${cpu[0]?.model ?? '?'} x${cpu.length}, node ${process.version}, sharp ${sharp.versions.sharp}, load average ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
 console.log(`input: 1920x1080 JPEG (${jpeg.length} bytes, q90 from golden wide_1920x1080.png), max_num=12, ${iters} iterations after 3 warm-up`);
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
-}
 
 for (const engine of ['wasm', 'js'] as const) {
   setResampleEngine(engine);
