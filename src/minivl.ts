@@ -63,6 +63,8 @@ export interface MiniVLLoadOptions {
   signal?: AbortSignal;
   /** A LoRA adapter folder (adapter_config.json + adapter_model.safetensors) applied unmerged at load. */
   lora?: string;
+  /** Progress lines of slow one-time steps: the weight conversion of fp16/int8/int4 into the weight cache. */
+  log?: (line: string) => void;
 }
 
 export interface ChatRequest {
@@ -160,7 +162,7 @@ export class MiniVL {
     // Both load at once; when both fail, the model's error (config.json, weights) is reported, as it is
     // the root cause in a folder that is not a checkpoint at all — not whichever failure came first.
     const [modelResult, tokenizerResult] = await Promise.allSettled([
-      host.loadModel(dir, { intraOpNumThreads: opts.threads, device: opts.device, warn: opts.warn, dtype: opts.dtype, loraAdapter: opts.lora }),
+      host.loadModel(dir, { intraOpNumThreads: opts.threads, device: opts.device, warn: opts.warn, log: opts.log, dtype: opts.dtype, loraAdapter: opts.lora }),
       loadTokenizer(dir),
     ]);
     if (modelResult.status === 'rejected') throw modelResult.reason;

@@ -7,6 +7,7 @@ import { MiniVL, GenerationAbortedError, type ChatSession, type ChatStream, type
 import type { GenerationOptions } from '../generate/generate.ts';
 import { resolveSamplingOptions } from '../generate/sampling.ts';
 import { parseDevice } from '../runtime/device.ts';
+import { parsePrecision } from '../runtime/precision.ts';
 import { inputDir, intFlag, numFlag, outputFile, parseCommandArgs, printWarning, required, type CommandSpec } from './args.ts';
 
 const CMD: CommandSpec = {
@@ -33,6 +34,9 @@ Streams the model's answer about the images to stdout (reference chat() prompt a
   --system TEXT           system message (default: the checkpoint's)
   --device D              cpu (default) | webgpu | auto (WebGPU when an adapter exists; without one
                           the CPU runs it, with a warning)
+  --dtype P               weight precision: fp32 (default), fp16, int8 or int4 (converted once into the
+                          weight cache, $MINIVL_CACHE/converted; README "Precisions")
+  --threads N             ONNX Runtime intra-op threads (default: all cores)
   --lora DIR              apply a LoRA adapter folder (minivl finetune's OUT/adapter) unmerged at load
   --boxes                 after the answer, print grounded boxes (pixels of image 1) as JSON on stderr
   --dump-prompt-ids FILE  write the prompt token ids fed to the model as JSON (for tests)
@@ -62,6 +66,8 @@ const OPTIONS = {
   stop: { type: 'string', multiple: true },
   system: { type: 'string' },
   device: { type: 'string' },
+  dtype: { type: 'string' },
+  threads: { type: 'string' },
   lora: { type: 'string' },
   boxes: { type: 'boolean' },
   'dump-prompt-ids': { type: 'string' },
@@ -95,6 +101,8 @@ export async function run(argv: string[]): Promise<number> {
   for (const f of images) checkImageFile(f);
   if (v['dump-prompt-ids'] !== undefined) outputFile('--dump-prompt-ids', v['dump-prompt-ids']);
   const maxNum = intFlag('--max-num', v['max-num'], { min: 1, max: MAX_TILES });
+  const dtype = v.dtype === undefined ? undefined : parsePrecision(v.dtype);
+  const threads = intFlag('--threads', v.threads, { min: 1 });
   const generation: GenerationOptions = {
     maxNewTokens: intFlag('--max-new-tokens', v['max-new-tokens'], { min: 1 }),
     minNewTokens: intFlag('--min-new-tokens', v['min-new-tokens'], { min: 0 }),
@@ -117,7 +125,8 @@ export async function run(argv: string[]): Promise<number> {
     if (v.lora !== undefined) inputDir('--lora', v.lora);
     const warn = (m: string) => (status.clear(), printWarning(m));
     const device = parseDevice(v.device ?? 'cpu');
-    const vl = await MiniVL.load(model, { hub, systemMessage: v.system, lora: v.lora, device, warn, onProgress: (e) => status.progress(e), signal: sigint.signal });
+    const log = (m: string) => (status.clear(), process.stderr.write(`${m}\n`));
+    const vl = await MiniVL.load(model, { hub, systemMessage: v.system, lora: v.lora, device, dtype, threads, warn, log, onProgress: (e) => status.progress(e), signal: sigint.signal });
     status.clear();
     if (sigint.signal.aborted) {
       process.stderr.write('minivl: interrupted while loading the model\n');

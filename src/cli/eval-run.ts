@@ -6,6 +6,7 @@ import { evalRun, parseShard } from '../eval/run.ts';
 import type { JudgeChoice } from '../eval/scoring.ts';
 import { fail } from '../errors.ts';
 import { MAX_TILES } from '../image/index.ts';
+import { parsePrecision } from '../runtime/precision.ts';
 import { inputDir, intFlag, parseCommandArgs, printJson, required, type CommandSpec } from './args.ts';
 
 const CMD: CommandSpec = {
@@ -31,6 +32,8 @@ interrupted one stopped. Then scores what the store holds and prints a JSON summ
   --judge-model NAME   model name sent to the judge (default: the reference's per request)
   --max-num N          tiles per image instead of the reference's (1 to ${MAX_TILES}; recorded, reported)
   --max-new-tokens N   new-token cap instead of the reference's (recorded, reported)
+  --dtype P            weight precision: fp32 (default; the published numbers' bf16 weights, exactly), fp16,
+                       int8 or int4 (recorded, reported; the default --out gets a -P suffix)
   --threads N          ONNX Runtime intra-op threads
   -h, --help           this help
 
@@ -51,6 +54,7 @@ const OPTIONS = {
   'judge-model': { type: 'string' },
   'max-num': { type: 'string' },
   'max-new-tokens': { type: 'string' },
+  dtype: { type: 'string' },
   threads: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
@@ -73,7 +77,8 @@ export async function run(argv: string[]): Promise<number> {
   const dataDir = inputDir('--data', required(CMD, '--data', v.data));
   const toolkit = v.toolkit as Toolkit | undefined;
   if (toolkit !== undefined && !TOOLKITS.includes(toolkit)) fail(`--toolkit must be one of ${TOOLKITS.join(', ')}, got '${toolkit}'`);
-  const outDir = v.out ?? resolve('eval-results', basename(resolve(model)));
+  const dtype = v.dtype === undefined ? undefined : parsePrecision(v.dtype);
+  const outDir = v.out ?? resolve('eval-results', basename(resolve(model)) + (dtype && dtype !== 'fp32' ? `-${dtype}` : ''));
   const ac = new AbortController();
   const onSigint = () => {
     if (ac.signal.aborted) process.exit(130); // a second Ctrl-C does not wait
@@ -90,7 +95,7 @@ export async function run(argv: string[]): Promise<number> {
       toolkit,
       limit: intFlag('--limit', v.limit, { min: 1 }),
       shard: v.shard === undefined ? undefined : parseShard(v.shard),
-      overrides: { maxNum: intFlag('--max-num', v['max-num'], { min: 1, max: MAX_TILES }), maxNewTokens: intFlag('--max-new-tokens', v['max-new-tokens'], { min: 1 }) },
+      overrides: { maxNum: intFlag('--max-num', v['max-num'], { min: 1, max: MAX_TILES }), maxNewTokens: intFlag('--max-new-tokens', v['max-new-tokens'], { min: 1 }), dtype },
       judge: judgeChoice(v.judge, v['judge-model']),
       protocol: v.protocol,
       threads: intFlag('--threads', v.threads, { min: 1 }),

@@ -70,7 +70,8 @@ export async function run(argv: string[]): Promise<number> {
   const graceMs = (intFlag('--grace-s', v['grace-s'], { min: 0 }) ?? 10) * 1000;
 
   if (v.lora !== undefined) inputDir('--lora', v.lora);
-  const vl = await MiniVL.load(model, { dtype, lora: v.lora, threads: intFlag('--threads', v.threads, { min: 1 }), warn: printWarning });
+  const threads = intFlag('--threads', v.threads, { min: 1 });
+  const vl = await MiniVL.load(model, { dtype, lora: v.lora, threads, warn: printWarning, log: (m) => process.stderr.write(`${m}\n`) });
   const server = createServer(vl, {
     modelName: v['model-name'] ?? basename(vl.dir),
     apiKey: v['api-key'] ?? process.env.MINIVL_API_KEY ?? null,

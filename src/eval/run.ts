@@ -11,6 +11,7 @@ import { errnoCode, fail, MinivlError } from '../errors.ts';
 import { loadImage } from '../image/index.ts';
 import { resolveModel } from '../io/hub.ts';
 import { MiniVL, GenerationAbortedError, type ImageInput } from '../minivl.ts';
+import type { Precision } from '../runtime/precision.ts';
 import { referenceSettings, toolkitSpec, type BenchDef, type BenchSettings, type Toolkit } from './benchmarks.ts';
 import { readBench, locateBenchFiles } from './datasets/index.ts';
 import { imageInput } from './datasets/images.ts';
@@ -49,6 +50,8 @@ export function shardRange(total: number, s: Shard): [number, number] {
 export interface SettingOverrides {
   maxNum?: number;
   maxNewTokens?: number;
+  /** Weight precision other than fp32 (the published numbers come from the bf16 weights, which fp32 runs exactly). */
+  dtype?: Precision;
 }
 
 export interface EvalRunOptions {
@@ -90,9 +93,9 @@ export interface EvalRunSummary {
 }
 
 /** The settings a run uses: the reference's, with the overrides applied and listed. */
-export function effectiveSettings(bench: BenchDef, toolkit: Toolkit | undefined, o: SettingOverrides = {}): BenchSettings & { overrides: string[] } {
+export function effectiveSettings(bench: BenchDef, toolkit: Toolkit | undefined, o: SettingOverrides = {}): BenchSettings & { dtype?: Precision; overrides: string[] } {
   const ref = referenceSettings(bench, toolkit);
-  const s = { ...ref, overrides: [] as string[] };
+  const s: BenchSettings & { dtype?: Precision; overrides: string[] } = { ...ref, overrides: [] };
   if (o.maxNum !== undefined && o.maxNum !== ref.maxNum) {
     s.maxNum = o.maxNum;
     s.overrides.push(`max_num ${o.maxNum} (reference ${ref.maxNum})`);
@@ -100,6 +103,11 @@ export function effectiveSettings(bench: BenchDef, toolkit: Toolkit | undefined,
   if (o.maxNewTokens !== undefined && o.maxNewTokens !== ref.maxNewTokens) {
     s.maxNewTokens = o.maxNewTokens;
     s.overrides.push(`max_new_tokens ${o.maxNewTokens} (reference ${ref.maxNewTokens})`);
+  }
+  // Only a departure is written into the settings, so fp32 stores made before this field still resume.
+  if (o.dtype !== undefined && o.dtype !== 'fp32') {
+    s.dtype = o.dtype;
+    s.overrides.push(`dtype ${o.dtype} (reference bf16 weights, run exactly in fp32)`);
   }
   return s;
 }
@@ -289,7 +297,7 @@ function checkResumable(prev: BenchRun | null, next: BenchRun, storePath: string
 
 async function loadModel(dir: string, o: EvalRunOptions, log: (l: string) => void): Promise<MiniVL> {
   const t0 = performance.now();
-  const vl = await MiniVL.load(dir, { threads: o.threads, signal: o.signal, warn: (m) => log(`warning: ${m}`) });
+  const vl = await MiniVL.load(dir, { threads: o.threads, dtype: o.overrides?.dtype, signal: o.signal, warn: (m) => log(`warning: ${m}`), log });
   log(`loaded ${o.model} in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
   return vl;
 }
