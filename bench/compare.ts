@@ -4,7 +4,7 @@
 // the bandwidth ceiling per precision (weight bytes read per decoded token / measured read bandwidth).
 //
 //   flock /tmp/minivl-heavy.lock node --import tsx bench/compare.ts --dir /work/ckpt/internvl2-1b [--rounds 2]
-//        [--engines minivl-fp32,minivl-int8,minivl-int4,torch-fp32,llama-f16,llama-q8_0,llama-q4_0]
+//        [--engines minivl-fp32,minivl-int8,minivl-int4,minivl-int4+prefill-int8,torch-fp32,llama-f16,llama-q8_0,llama-q4_0]
 //        [--prefill 1024] [--context 1024] [--steps 32] [--threads 2] [--work DIR]
 //
 // Needs: `cd bench && npm install` (node-llama-cpp's prebuilt CPU binary, bench/package.json only) and
@@ -27,7 +27,7 @@ const { values } = parseArgs({
   options: {
     dir: { type: 'string', default: '/work/ckpt/internvl2-1b' },
     rounds: { type: 'string', default: '2' },
-    engines: { type: 'string', default: 'minivl-fp32,minivl-int8,minivl-int4,torch-fp32,llama-f16,llama-q8_0,llama-q4_0' },
+    engines: { type: 'string', default: 'minivl-fp32,minivl-int8,minivl-int4,minivl-int4+prefill-int8,torch-fp32,llama-f16,llama-q8_0,llama-q4_0' },
     prefill: { type: 'string', default: '1024' },
     context: { type: 'string', default: '1024' },
     steps: { type: 'string', default: '32' },
@@ -63,7 +63,7 @@ for (const e of engines.filter((x) => x.startsWith('llama-'))) {
 
 // ---- decode weight bytes per token (the LLM matrices a step reads; the embedding table is gathered) ----
 const l = cfg.llm;
-// The linears a norm feeds (q/k/v, gate/up) and the others (o, down): int8 stores the first per channel.
+// The linears a norm feeds (q/k/v, gate/up) and the others (o, down).
 const normedParams = l.numLayers * (l.hiddenSize * (l.numHeads + 2 * l.numKvHeads) * l.headDim + 2 * l.hiddenSize * l.intermediateSize);
 const otherParams = l.numLayers * (l.numHeads * l.headDim * l.hiddenSize + l.hiddenSize * l.intermediateSize);
 const linearParams = normedParams + otherParams;
@@ -75,8 +75,10 @@ const headPolicy = defaultQuantPolicy('int4').lmHeadBits === 4 ? bytesPer.q4 : b
 const minivlBytes: Record<string, number> = {
   'minivl-fp32': (linearParams + headParams) * 4,
   'minivl-fp16': (linearParams + headParams) * 4, // Casts fold to f32 on the CPU
-  'minivl-int8': normedParams * bytesPer.c8 + (otherParams + headParams) * bytesPer.q8,
+  // int8: every LLM linear per channel (normed-channels-rows), the head in 8-bit blocks
+  'minivl-int8': linearParams * bytesPer.c8 + headParams * bytesPer.q8,
   'minivl-int4': linearParams * bytesPer.q4 + headParams * headPolicy,
+  'minivl-int4+prefill-int8': linearParams * bytesPer.q4 + headParams * headPolicy, // decode reads the int4 weights
   'torch-fp32': (linearParams + headParams) * 4,
 };
 
@@ -106,9 +108,11 @@ async function measure(engine: string): Promise<Row> {
   const opt = { cwd: root, maxBuffer: 1 << 24, timeout: 1800_000 };
   let out: string;
   if (engine.startsWith('minivl-')) {
-    const dtype = engine.slice('minivl-'.length);
+    // minivl-<dtype>[+prefill-<weights>]
+    const [dtype, prefillWeights] = engine.slice('minivl-'.length).split('+prefill-') as [string, string | undefined];
+    const pw = prefillWeights ? ['--prefill-weights', prefillWeights] : [];
     // The CLI from src/ (scripts/minivl-src.mjs), so the bench measures this checkout, not a stale dist/ build.
-    out = (await run(process.execPath, [join(root, 'scripts/minivl-src.mjs'), 'bench', '--model', dir, '--dtype', dtype, '--prefill', String(prefill), '--context', String(context), '--steps', String(steps), '--threads', String(threads), '--json'], opt)).stdout;
+    out = (await run(process.execPath, [join(root, 'scripts/minivl-src.mjs'), 'bench', '--model', dir, '--dtype', dtype, ...pw, '--prefill', String(prefill), '--context', String(context), '--steps', String(steps), '--threads', String(threads), '--json'], opt)).stdout;
   } else if (engine === 'torch-fp32') {
     out = (await run('/usr/bin/python3', [join(root, 'bench/reference/internvl_torch.py'), '--dir', dir, '--prefill', String(prefill), '--context', String(context), '--steps', String(steps), '--threads', String(threads)], opt)).stdout;
   } else if (engine.startsWith('llama-')) {
@@ -157,5 +161,6 @@ const inv = (a: string, b: string, k: keyof Row) => {
 console.log('\nratios (same run, medians):');
 console.log(`  decode: int4 / llama q4_0 ${ratio('minivl-int4', 'llama-q4_0', 'decode_tok_s')} (target ≥ 1.5×), int8 / llama q8_0 ${ratio('minivl-int8', 'llama-q8_0', 'decode_tok_s')} (≥ 1×), fp32 / torch ${ratio('minivl-fp32', 'torch-fp32', 'decode_tok_s')}`);
 console.log(`  prefill: int8 / llama q4_0 ${ratio('minivl-int8', 'llama-q4_0', 'prefill_tok_s')}, int4 / llama q4_0 ${ratio('minivl-int4', 'llama-q4_0', 'prefill_tok_s')} (≥ 2×); int8 / torch ${ratio('minivl-int8', 'torch-fp32', 'prefill_tok_s')}, int4 / torch ${ratio('minivl-int4', 'torch-fp32', 'prefill_tok_s')} (≥ 3.5×)`);
+console.log(`  int4 + int8 prefill weights: prefill / llama q4_0 ${ratio('minivl-int4+prefill-int8', 'llama-q4_0', 'prefill_tok_s')} (≥ 2×), / torch ${ratio('minivl-int4+prefill-int8', 'torch-fp32', 'prefill_tok_s')} (≥ 3.5×); decode / llama q4_0 ${ratio('minivl-int4+prefill-int8', 'llama-q4_0', 'decode_tok_s')}`);
 console.log(`  vision: torch / int8 ${inv('minivl-int8', 'torch-fp32', 'vision_ms_per_tile')} (≥ 3.4×), torch / int4 ${inv('minivl-int4', 'torch-fp32', 'vision_ms_per_tile')}, torch / fp32 ${inv('minivl-fp32', 'torch-fp32', 'vision_ms_per_tile')}`);
 console.log(`load average at the end: ${la()}`);

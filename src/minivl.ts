@@ -8,7 +8,7 @@
  * chat() follows the reference InternVLChatModel.chat() step by step (prompting.md §5); a ChatSession keeps
  * history and images across turns (and caches each image's tiles and vision embeddings).
  */
-import type { Precision } from './runtime/precision.ts';
+import type { Precision, PrefillWeights } from './runtime/precision.ts';
 import { fail } from './errors.ts';
 import { host } from './host/platform.ts';
 import type { DeviceRequest } from './host/types.ts';
@@ -51,6 +51,8 @@ export interface MiniVLLoadOptions {
   threads?: number;
   /** Weight precision: fp32 (default), fp16, int8 or int4 (converted once into the weight cache; README "Precisions"). */
   dtype?: Precision;
+  /** With int4 on the CPU: prompt prefill on an int8 copy of the LLM's linears (faster prefill, more memory; README "Precisions"). */
+  prefillWeights?: PrefillWeights;
   /**
    * Where the model runs: `cpu` (default), `webgpu`, or `auto` (WebGPU when an adapter exists, else
    * the CPU). A WebGPU request that cannot be met falls back to the CPU and says so once through `warn`;
@@ -162,7 +164,7 @@ export class MiniVL {
     // Both load at once; when both fail, the model's error (config.json, weights) is reported, as it is
     // the root cause in a folder that is not a checkpoint at all — not whichever failure came first.
     const [modelResult, tokenizerResult] = await Promise.allSettled([
-      host.loadModel(dir, { intraOpNumThreads: opts.threads, device: opts.device, warn: opts.warn, log: opts.log, dtype: opts.dtype, loraAdapter: opts.lora }),
+      host.loadModel(dir, { intraOpNumThreads: opts.threads, device: opts.device, warn: opts.warn, log: opts.log, dtype: opts.dtype, prefillWeights: opts.prefillWeights, loraAdapter: opts.lora }),
       loadTokenizer(dir),
     ]);
     if (modelResult.status === 'rejected') throw modelResult.reason;

@@ -1,11 +1,11 @@
 import { runBench } from '../runtime/bench.ts';
-import { parsePrecision } from '../runtime/precision.ts';
+import { parsePrecision, parsePrefillWeights } from '../runtime/precision.ts';
 import { parseDevice } from '../runtime/device.ts';
 import { inputDir, intFlag, parseCommandArgs, printJson, printWarning, required, type CommandSpec } from './args.ts';
 
 const CMD: CommandSpec = {
   name: 'bench',
-  help: `usage: minivl bench --model DIR [--dtype fp32|fp16|int8|int4] [--device cpu|webgpu|auto] [--tiles N] [--prefill N] [--context N] [--steps N] [--threads N] [--disable-prepacking] --json
+  help: `usage: minivl bench --model DIR [--dtype fp32|fp16|int8|int4] [--prefill-weights int8] [--device cpu|webgpu|auto] [--tiles N] [--prefill N] [--context N] [--steps N] [--threads N] [--disable-prepacking] --json
 
 Measures one model at one precision on synthetic inputs and prints one JSON line: dtype, device,
 load_s (first load in this process; includes converting weights when the cache has no entry yet,
@@ -15,6 +15,8 @@ goes to stderr.
 
   --model DIR      checkpoint folder
   --dtype P        weight precision (default fp32)
+  --prefill-weights int8  with --dtype int4: prefill on an int8 copy of the LLM's linears
+                   (the line then has "prefill_weights": "int8")
   --device D       cpu (default) | webgpu | auto; "device" in the line says where it ran
   --tiles N        448×448 tiles per vision call (default 1)
   --prefill N      prefill length in tokens (default 1024)
@@ -33,6 +35,7 @@ export async function run(argv: string[]): Promise<number> {
     options: {
       model: { type: 'string' },
       dtype: { type: 'string' },
+      'prefill-weights': { type: 'string' },
       device: { type: 'string' },
       tiles: { type: 'string' },
       prefill: { type: 'string' },
@@ -51,6 +54,7 @@ export async function run(argv: string[]): Promise<number> {
   const result = await runBench({
     modelDir,
     dtype: parsePrecision(values.dtype ?? 'fp32'),
+    prefillWeights: values['prefill-weights'] === undefined ? undefined : parsePrefillWeights(values['prefill-weights']),
     device,
     tiles: intFlag('--tiles', values.tiles, { min: 1, max: 64 }),
     prefill: intFlag('--prefill', values.prefill, { min: 1 }),

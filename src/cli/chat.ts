@@ -7,7 +7,7 @@ import { MiniVL, GenerationAbortedError, type ChatSession, type ChatStream, type
 import type { GenerationOptions } from '../generate/generate.ts';
 import { resolveSamplingOptions } from '../generate/sampling.ts';
 import { parseDevice } from '../runtime/device.ts';
-import { parsePrecision } from '../runtime/precision.ts';
+import { parsePrecision, parsePrefillWeights } from '../runtime/precision.ts';
 import { inputDir, intFlag, numFlag, outputFile, parseCommandArgs, printWarning, required, type CommandSpec } from './args.ts';
 
 const CMD: CommandSpec = {
@@ -36,6 +36,8 @@ Streams the model's answer about the images to stdout (reference chat() prompt a
                           the CPU runs it, with a warning)
   --dtype P               weight precision: fp32 (default), fp16, int8 or int4 (converted once into the
                           weight cache, $MINIVL_CACHE/converted; README "Precisions")
+  --prefill-weights int8  with --dtype int4: the prompt runs on an int8 copy of the LLM's linears (about
+                          twice the prefill speed of int4, decode stays int4; +0.41 GiB on the 1B)
   --threads N             ONNX Runtime intra-op threads (default: all cores)
   --lora DIR              apply a LoRA adapter folder (minivl finetune's OUT/adapter) unmerged at load
   --boxes                 after the answer, print grounded boxes (pixels of image 1) as JSON on stderr
@@ -67,6 +69,7 @@ const OPTIONS = {
   system: { type: 'string' },
   device: { type: 'string' },
   dtype: { type: 'string' },
+  'prefill-weights': { type: 'string' },
   threads: { type: 'string' },
   lora: { type: 'string' },
   boxes: { type: 'boolean' },
@@ -102,6 +105,7 @@ export async function run(argv: string[]): Promise<number> {
   if (v['dump-prompt-ids'] !== undefined) outputFile('--dump-prompt-ids', v['dump-prompt-ids']);
   const maxNum = intFlag('--max-num', v['max-num'], { min: 1, max: MAX_TILES });
   const dtype = v.dtype === undefined ? undefined : parsePrecision(v.dtype);
+  const prefillWeights = v['prefill-weights'] === undefined ? undefined : parsePrefillWeights(v['prefill-weights']);
   const threads = intFlag('--threads', v.threads, { min: 1 });
   const generation: GenerationOptions = {
     maxNewTokens: intFlag('--max-new-tokens', v['max-new-tokens'], { min: 1 }),
@@ -126,7 +130,7 @@ export async function run(argv: string[]): Promise<number> {
     const warn = (m: string) => (status.clear(), printWarning(m));
     const device = parseDevice(v.device ?? 'cpu');
     const log = (m: string) => (status.clear(), process.stderr.write(`${m}\n`));
-    const vl = await MiniVL.load(model, { hub, systemMessage: v.system, lora: v.lora, device, dtype, threads, warn, log, onProgress: (e) => status.progress(e), signal: sigint.signal });
+    const vl = await MiniVL.load(model, { hub, systemMessage: v.system, lora: v.lora, device, dtype, prefillWeights, threads, warn, log, onProgress: (e) => status.progress(e), signal: sigint.signal });
     status.clear();
     if (sigint.signal.aborted) {
       process.stderr.write('minivl: interrupted while loading the model\n');

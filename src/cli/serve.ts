@@ -4,7 +4,7 @@ import { basename } from 'node:path';
 import { fail } from '../errors.ts';
 import { MiniVL } from '../minivl.ts';
 import { createServer } from '../serve/server.ts';
-import { parsePrecision } from '../runtime/precision.ts';
+import { parsePrecision, parsePrefillWeights } from '../runtime/precision.ts';
 import { inputDir, intFlag, parseCommandArgs, printWarning, required, type CommandSpec } from './args.ts';
 
 const CMD: CommandSpec = {
@@ -19,6 +19,7 @@ and a web page at /. Decoding is batched across requests.
   --port P                  port (default 8000; 0 = any free port)
   --model-name NAME         the id clients pass as "model" (default: the folder's name)
   --dtype P                 weight precision: fp32 (default), fp16, int8 or int4
+  --prefill-weights int8    with --dtype int4: prompts prefill on an int8 copy of the LLM's linears
   --api-key KEY             require "Authorization: Bearer KEY" on /v1/* (default: $MINIVL_API_KEY, else none)
   --max-concurrency N       sequences decoded together in one batch (default 8)
   --max-queue N             requests waiting for a slot before 429 (default 32)
@@ -42,6 +43,7 @@ const OPTIONS = {
   port: { type: 'string' },
   'model-name': { type: 'string' },
   dtype: { type: 'string' },
+  'prefill-weights': { type: 'string' },
   'api-key': { type: 'string' },
   'max-concurrency': { type: 'string' },
   'max-queue': { type: 'string' },
@@ -64,6 +66,7 @@ export async function run(argv: string[]): Promise<number> {
   const v = args.values;
   const model = required(CMD, '--model', v.model);
   const dtype = v.dtype === undefined ? undefined : parsePrecision(v.dtype);
+  const prefillWeights = v['prefill-weights'] === undefined ? undefined : parsePrefillWeights(v['prefill-weights']);
   const port = intFlag('--port', v.port, { min: 0, max: 65535 }) ?? 8000;
   const allowDir = v['allow-dir'] === undefined ? null : realpathSync(inputDir('--allow-dir', v['allow-dir']));
   const mb = (flag: string, s: string | undefined, dflt: number) => (intFlag(flag, s, { min: 0 }) ?? dflt) * 1024 * 1024;
@@ -71,7 +74,7 @@ export async function run(argv: string[]): Promise<number> {
 
   if (v.lora !== undefined) inputDir('--lora', v.lora);
   const threads = intFlag('--threads', v.threads, { min: 1 });
-  const vl = await MiniVL.load(model, { dtype, lora: v.lora, threads, warn: printWarning, log: (m) => process.stderr.write(`${m}\n`) });
+  const vl = await MiniVL.load(model, { dtype, prefillWeights, lora: v.lora, threads, warn: printWarning, log: (m) => process.stderr.write(`${m}\n`) });
   const server = createServer(vl, {
     modelName: v['model-name'] ?? basename(vl.dir),
     apiKey: v['api-key'] ?? process.env.MINIVL_API_KEY ?? null,

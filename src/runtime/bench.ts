@@ -7,12 +7,14 @@ import { readFileSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg } from 'node:os';
 import { Model } from './model.ts';
 import { DecodeState } from './decode.ts';
-import type { Precision } from './precision.ts';
+import type { Precision, PrefillWeights } from './precision.ts';
 import type { DeviceRequest } from '../host/types.ts';
 
 export interface BenchOptions {
   modelDir: string;
   dtype?: Precision;
+  /** int4: prefill on an int8 copy of the LLM's linears (ModelLoadOptions.prefillWeights). */
+  prefillWeights?: PrefillWeights;
   /** Execution device (default cpu); the result's `device` says where it ran. */
   device?: DeviceRequest;
   /** Vision tiles per call (default 1). */
@@ -34,6 +36,8 @@ export interface BenchOptions {
 
 export interface BenchResult {
   dtype: Precision;
+  /** Present when the prefill ran on other weights than `dtype` (BenchOptions.prefillWeights). */
+  prefill_weights?: PrefillWeights;
   device: string;
   load_s: number;
   warm_load_s: number;
@@ -90,11 +94,11 @@ const fastest = (xs: number[]) => Math.min(...xs);
 export async function runBench(o: BenchOptions): Promise<BenchResult> {
   const dtype = o.dtype ?? 'fp32';
   const threads = o.threads ?? availableParallelism();
-  const loadOpts = { dtype, device: o.device, intraOpNumThreads: threads, disablePrepacking: o.disablePrepacking, weightCacheRoot: o.weightCacheRoot, log: o.log, warn: o.warn };
+  const loadOpts = { dtype, prefillWeights: o.prefillWeights, device: o.device, intraOpNumThreads: threads, disablePrepacking: o.disablePrepacking, weightCacheRoot: o.weightCacheRoot, log: o.log, warn: o.warn };
   let t = performance.now();
   let model = await Model.load(o.modelDir, loadOpts);
   const loadS = (performance.now() - t) / 1000;
-  const convertS = model.weightCache?.built ? model.weightCache.buildSeconds : 0;
+  const convertS = [model.weightCache, model.prefillWeightCache].reduce((t, c) => t + (c?.built ? c.buildSeconds : 0), 0);
   await model.release();
   t = performance.now();
   model = await Model.load(o.modelDir, loadOpts);
@@ -140,7 +144,7 @@ export async function runBench(o: BenchOptions): Promise<BenchResult> {
     for (let i = 1; i <= steps; i++) await st.step(ids[i]!);
     const decodeTokS = steps / ((performance.now() - t) / 1000);
     return {
-      dtype, device: model.device,
+      dtype, ...(model.prefillWeights ? { prefill_weights: model.prefillWeights } : {}), device: model.device,
       load_s: loadS, warm_load_s: warmLoadS, convert_s: convertS,
       vision_ms_per_tile: fastest(vis), prefill_tok_s: prefillN / fastest(pre), decode_tok_s: decodeTokS, context,
       peak_rss_gib: peakRssGiB(), kv_cache: model.kvDtype, threads, prepacking: !o.disablePrepacking, machine: machineDescription(),

@@ -21,7 +21,7 @@ import { readLoraAdapter, applyLoraAdapter, adapterScopes } from '../model/lora-
 import type { LoraScope } from '../model/lora.ts';
 import type { GraphBuilder } from '../graph/builder.ts';
 import { createSession, ort } from './session.ts';
-import { defaultQuantPolicy, type Precision, type QuantPolicy } from './precision.ts';
+import { defaultQuantPolicy, type Precision, type PrefillWeights, type QuantPolicy } from './precision.ts';
 import { ConvertedWeightSource } from './converted-weights.ts';
 import { EmbeddingRows } from './embedding-rows.ts';
 import { cacheEntryDir, defaultWeightCacheRoot, ensureConverted, type EnsureResult } from './weight-cache.ts';
@@ -47,6 +47,12 @@ export interface ModelLoadOptions {
   dtype?: Precision;
   /** Quantization settings for int8/int4 (default: defaultQuantPolicy). */
   quantPolicy?: QuantPolicy;
+  /**
+   * int4 on the CPU only: multi-row decoder calls (prompt prefill chunks) run on a second decoder session
+   * whose LLM linears are int8 as at `dtype int8` (the u8s8 QGEMM, ~2× ORT's 4-bit kernel at hundreds of
+   * rows), one-row decode steps on the int4 weights. Costs the int8 copy's memory (1B: +0.41 GiB peak).
+   */
+  prefillWeights?: PrefillWeights;
   /** Converted-weight cache folder (default: defaultWeightCacheRoot()). */
   weightCacheRoot?: string;
   /** Progress lines of slow steps (weight conversion). */
@@ -149,6 +155,10 @@ export class Model {
   kvDtype: KVDtype = 'float32';
   /** The converted-weight cache entry used (null for fp32), and whether this load built it. */
   weightCache: EnsureResult | null = null;
+  /** The weights multi-row calls run on when not the model's own (ModelLoadOptions.prefillWeights), and their cache entry. */
+  prefillWeights: PrefillWeights | null = null;
+  prefillWeightCache: EnsureResult | null = null;
+  private prefillDecoder: ort.InferenceSession | null = null;
   private embeddingRows: EmbeddingRows | null = null;
   /**
    * Stand-in past for calls without one: one masked row, so no tensor in the graph is ever
@@ -194,11 +204,18 @@ export class Model {
     // always gathers from the checkpoint's table in place.
     const precision = opts.dtype ?? 'fp32';
     const lmHead = outputWeightName(ckpt, config);
+    const cacheRoot = opts.weightCacheRoot ?? defaultWeightCacheRoot();
     let converted: ConvertedWeightSource | null = null;
+    let prefillSrc: ConvertedWeightSource | null = null;
+    if (opts.prefillWeights && (precision !== 'int4' || device !== 'cpu')) fail(`prefill weights ${opts.prefillWeights} go with int4 weights on the CPU (got ${precision} on ${device})`);
     if (precision !== 'fp32') {
       const policy = opts.quantPolicy ?? defaultQuantPolicy(precision, device);
-      const entry = await cacheEntryDir(opts.weightCacheRoot ?? defaultWeightCacheRoot(), ckpt, precision, policy);
-      converted = new ConvertedWeightSource(ckpt, precision, policy, entry, lmHead);
+      converted = new ConvertedWeightSource(ckpt, precision, policy, await cacheEntryDir(cacheRoot, ckpt, precision, policy), lmHead);
+      if (opts.prefillWeights) {
+        // The same policy with int8's LLM forms (int8 per channel whatever the precision's bits): a decoder-only entry.
+        const p8 = { ...policy, llmForm: defaultQuantPolicy('int8', device).llmForm };
+        prefillSrc = new ConvertedWeightSource(ckpt, precision, p8, await cacheEntryDir(cacheRoot, ckpt, precision, p8, 'decoder'), lmHead);
+      }
     }
     const graphSrc = converted ?? src;
     const adapter = opts.loraAdapter ? await readLoraAdapter(opts.loraAdapter) : null;
@@ -211,6 +228,7 @@ export class Model {
     const kvDtype = opts.kvCache ?? defaultKVDtype(config.llm, precision, device);
     if (kvDtype === 'float16' && device !== 'cpu') fail(`a float16 JS-held KV cache is for the CPU (device ${device})`);
     const decoderG = withLora(buildDecoderGraph(config, graphSrc, { debugOutputs, lmHead, kvDtype }), 'language_model');
+    const prefillG = prefillSrc ? buildDecoderGraph(config, prefillSrc, { debugOutputs, lmHead, kvDtype }) : null;
     if (device === 'webgpu') {
       const left = [...lowerForWebGpu(visionG).map((x) => `${x} (vision)`), ...lowerForWebGpu(decoderG).map((x) => `${x} (decoder)`)];
       if (left.length > 0) opts.warn?.(`webgpu: no WebGPU kernel for ${left.join(', ')}; ONNX Runtime runs those nodes on the CPU`);
@@ -227,6 +245,7 @@ export class Model {
     const vision16 = plan.float16 ? toFloat16(visionG) : null;
     const decoder16 = plan.float16 ? toFloat16(decoderG, { float16Io: cacheIo }) : null;
     const weightCache = converted ? await ensureConverted(ckpt, converted, { log: opts.log }) : null;
+    const prefillCache = prefillSrc ? await ensureConverted(ckpt, prefillSrc, { log: opts.log }) : null;
     const graphSess = { ...sess, externalFolder: graphSrc.externalFolder };
     // Reduced precisions are about memory: their embedding rows come from the file (embedding-rows.ts)
     // instead of a Gather session holding the whole table (272 MB bf16 for the 1B).
@@ -249,7 +268,13 @@ export class Model {
       sessions = await open(visionG, decoderG);
     }
     const [vision, decoder] = sessions as [ort.InferenceSession, ort.InferenceSession];
+    const prefillDecoder = prefillG && prefillSrc
+      ? await createSession(prefillG.toBytes(), { ...sess, externalFolder: prefillSrc.externalFolder, label: `${dir} (prefill decoder graph, int8 linears)` })
+      : null;
     const model = new Model(dir, config, ckpt, vision, embedder, decoder, debugOutputs);
+    model.prefillDecoder = prefillDecoder;
+    model.prefillWeights = prefillDecoder ? opts.prefillWeights! : null;
+    model.prefillWeightCache = prefillCache;
     model.float16Compute = float16;
     model.pastType = (float16 && cacheOutputs) || kvDtype === 'float16' ? 'float16' : 'float32';
     model.kvDtype = kvDtype;
@@ -338,7 +363,8 @@ export class Model {
     const names = [LOGITS_OUTPUT];
     for (let i = 0; i < L; i++) names.push(presentKeyName(i), presentValueName(i));
     if (this.debugOutputs) names.push(HIDDEN_STATES_OUTPUT);
-    const out = await this.runDecoder(feeds, names);
+    // Prefill chunks on the int8 copy where there is one (CPU only: no GPU-resident outputs to handle).
+    const out = S > 1 && this.prefillDecoder ? ((await this.prefillDecoder.run(feeds, names)) as Record<string, ort.Tensor>) : await this.runDecoder(feeds, names);
     return {
       logits: out[LOGITS_OUTPUT]!.data as Float32Array,
       presentKeys: Array.from({ length: L }, (_, i) => out[presentKeyName(i)]!.data as KVArray),
@@ -465,6 +491,6 @@ export class Model {
 
   async release(): Promise<void> {
     this.embeddingRows?.close();
-    await Promise.all([this.vision.release(), this.embedder?.release(), this.decoder.release()]);
+    await Promise.all([this.vision.release(), this.embedder?.release(), this.decoder.release(), this.prefillDecoder?.release()]);
   }
 }

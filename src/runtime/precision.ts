@@ -20,6 +20,15 @@ export function parsePrecision(s: string, what = '--dtype'): Precision {
   return s as Precision;
 }
 
+/** Weights a multi-row decoder call may run on instead of the model's own (ModelLoadOptions.prefillWeights). */
+export const PREFILL_WEIGHTS = ['int8'] as const;
+export type PrefillWeights = (typeof PREFILL_WEIGHTS)[number];
+
+export function parsePrefillWeights(s: string, what = '--prefill-weights'): PrefillWeights {
+  if (!(PREFILL_WEIGHTS as readonly string[]).includes(s)) fail(`${what} must be ${PREFILL_WEIGHTS.join(' or ')}, got '${s}'`);
+  return s as PrefillWeights;
+}
+
 /** Bits of the linear weights per precision (null: not quantized). */
 export function linearBits(p: Precision): QuantBits | null {
   return p === 'int8' ? 8 : p === 'int4' ? 4 : null;

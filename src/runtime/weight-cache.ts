@@ -50,10 +50,14 @@ export interface Manifest {
   entries: PlanEntry[];
 }
 
-/** The entry folder of a checkpoint at a precision (the same folder is rebuilt when stale). */
-export async function cacheEntryDir(root: string, ckpt: Checkpoint, precision: Precision, policy: QuantPolicy): Promise<string> {
+/**
+ * The entry folder of a checkpoint at a precision (the same folder is rebuilt when stale). `graphs`:
+ * which graphs read it — a decoder-only entry (the int8 prefill copy, model.ts) holds other tensors than
+ * a whole model's of the same policy, so it gets its own key instead of rebuilding that one each time.
+ */
+export async function cacheEntryDir(root: string, ckpt: Checkpoint, precision: Precision, policy: QuantPolicy, graphs: 'all' | 'decoder' = 'all'): Promise<string> {
   const real = await realpath(ckpt.dir).catch(() => ckpt.dir);
-  const key = createHash('sha256').update(JSON.stringify([real, precision, policy])).digest('hex').slice(0, 20);
+  const key = createHash('sha256').update(JSON.stringify(graphs === 'all' ? [real, precision, policy] : [real, precision, policy, graphs])).digest('hex').slice(0, 20);
   return join(root, `${precision}-${key}`);
 }
 

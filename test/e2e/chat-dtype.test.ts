@@ -1,4 +1,4 @@
-// `minivl chat --dtype int8|int4 --threads N`: the CLI converts once into $MINIVL_CACHE (saying so), reuses
+// `minivl chat --dtype int8|int4 [--prefill-weights int8] --threads N`: the CLI converts once into $MINIVL_CACHE (saying so), reuses
 // the entry on the next start, and answers exactly as the library does at that precision; bad values fail
 // before the model loads.
 import { test, before, after } from 'node:test';
@@ -32,6 +32,8 @@ after(async () => {
 
 const QUESTION = 'What is in the image?';
 
+const entries = async () => readdir(join(cache, 'converted')).catch(() => [] as string[]);
+
 function chat(...args: string[]) {
   const r = spawnSync(process.execPath, [BIN, 'chat', '--model', dir, ...args], {
     cwd: ROOT, encoding: 'utf8', env: { ...process.env, MINIVL_CACHE: cache, MINIVL_OFFLINE: '1', MINIVL_DEBUG: '' },
@@ -39,24 +41,31 @@ function chat(...args: string[]) {
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
-for (const dtype of ['int8', 'int4'] as const) {
-  test(`--dtype ${dtype}: converted once (said on stderr), reused next start, same answer as MiniVL.load({ dtype })`, async () => {
-    const args = ['--dtype', dtype, '--threads', '1', '--image', image('tiny_100x50.png'), '--max-num', '1', '--max-new-tokens', '8', QUESTION];
+for (const [dtype, prefillWeights] of [['int8'], ['int4'], ['int4', 'int8']] as const) {
+  const label = `--dtype ${dtype}${prefillWeights ? ` --prefill-weights ${prefillWeights}` : ''}`;
+  test(`${label}: converted once (said on stderr), reused next start, same answer as MiniVL.load`, async () => {
+    const extra = prefillWeights ? ['--prefill-weights', prefillWeights] : [];
+    const args = ['--dtype', dtype, ...extra, '--threads', '1', '--image', image('tiny_100x50.png'), '--max-num', '1', '--max-new-tokens', '8', QUESTION];
+    const before = await entries();
     const first = chat(...args);
     assert.equal(first.code, 0, first.stderr);
-    assert.match(first.stderr, new RegExp(`minivl: converting weights to ${dtype} \\(missing\\) into `));
-    const entries = (await readdir(join(cache, 'converted'))).filter((e) => e.startsWith(`${dtype}-`));
-    assert.equal(entries.length, 1, `one ${dtype} cache entry, got ${entries.join(', ')}`);
+    // int4's own entry may exist from the plain int4 case; the prefill weights add a decoder-only entry of their own.
+    const added = (await entries()).filter((e) => !before.includes(e));
+    assert.equal(added.length, 1, `one new cache entry, got ${added.join(', ')}`);
+    assert.ok(added[0]!.startsWith(`${dtype}-`), added[0]);
+    assert.equal((first.stderr.match(/minivl: converting weights to \w+ \(missing\) into /g) ?? []).length, 1, first.stderr);
 
     const second = chat(...args);
     assert.equal(second.code, 0, second.stderr);
     assert.doesNotMatch(second.stderr, /converting weights/);
     assert.equal(second.stdout, first.stdout);
 
-    const vl = await MiniVL.load(dir, { dtype, threads: 1 });
+    const vl = await MiniVL.load(dir, { dtype, prefillWeights, threads: 1 });
     try {
       assert.equal(vl.model.precision, dtype);
+      assert.equal(vl.model.prefillWeights, prefillWeights ?? null);
       const r = await vl.chat({ question: QUESTION, images: [image('tiny_100x50.png')], maxNum: 1, generation: { maxNewTokens: 8 } });
+      assert.ok(r.tokenIds.length > 0);
       assert.equal(first.stdout, `${r.text}\n`);
     } finally {
       await vl.release();

@@ -38,11 +38,25 @@ for (const dtype of ['fp32', 'int8'] as const) {
   });
 }
 
+test('bench --dtype int4 --prefill-weights int8: says so in the line; both cache entries converted', async () => {
+  const cache = await tempDir('bench-cache-');
+  const r = bench(cache, '--model', MODEL, '--dtype', 'int4', '--prefill-weights', 'int8', '--prefill', '40', '--context', '24', '--steps', '3', '--threads', '1', '--json');
+  assert.equal(r.status, 0, r.stderr);
+  const j = JSON.parse(r.stdout) as Record<string, unknown>;
+  assert.equal(j.dtype, 'int4');
+  assert.equal(j.prefill_weights, 'int8');
+  assert.equal(readdirSync(join(cache, 'converted')).length, 2);
+  const plain = JSON.parse(bench(cache, '--model', MODEL, '--dtype', 'int4', '--prefill', '8', '--context', '8', '--steps', '1', '--threads', '1', '--json').stdout) as Record<string, unknown>;
+  assert.equal('prefill_weights' in plain, false);
+});
+
 test('bench: bad flags are one error line before any model work', async () => {
   const cache = await tempDir('bench-cache-');
   for (const [args, msg] of [
     [['--model', MODEL, '--dtype', 'int3', '--json'], /--dtype must be one of/],
     [['--model', MODEL, '--prefill', '0', '--json'], /--prefill/],
+    [['--model', MODEL, '--prefill-weights', 'int4', '--json'], /--prefill-weights must be int8, got 'int4'/],
+    [['--model', MODEL, '--dtype', 'int8', '--prefill-weights', 'int8', '--json'], /prefill weights int8 go with int4 weights on the CPU \(got int8 on cpu\)/],
     [['--model', join(cache, 'missing'), '--json'], /--model/],
   ] as const) {
     const r = bench(cache, ...args);
