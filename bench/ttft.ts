@@ -1,14 +1,15 @@
 // Time to first token for one 1920×1080 JPEG at max_num 12 (a 4×2 grid + thumbnail = 9 tiles, 2,304 image
 // tokens) on a full-size checkpoint, per precision, each in its own process (peak RSS per precision),
 // alternating precisions over rounds. The JPEG is encoded here from golden/images/wide_1920x1080.png.
-//   flock /tmp/minivl-heavy.lock node --import tsx bench/ttft.ts --dir /work/ckpt/internvl2-1b [--dtypes fp32,int4] [--rounds 1]
+//   flock /tmp/minivl-heavy.lock node --import tsx bench/ttft.ts --dir /work/ckpt/internvl2-1b [--dtypes fp32,int4,int4+prefill-int8] [--rounds 1]
+// (`P+prefill-W`: precision P with prefill weights W, MiniVLLoadOptions.prefillWeights.)
 import { execFile } from 'node:child_process';
 import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs, promisify } from 'node:util';
 import sharp from 'sharp';
 import { MiniVL } from '../src/index.ts';
-import { parsePrecision } from '../src/runtime/precision.ts';
+import { parsePrecision, parsePrefillWeights } from '../src/runtime/precision.ts';
 import { peakRssGiB } from '../src/runtime/bench.ts';
 
 const { values } = parseArgs({
@@ -24,7 +25,8 @@ const la = () => loadavg().map((x) => x.toFixed(2)).join(' ');
 
 if (values.child) {
   // One precision: load (weights converted beforehand by a warm-up load), then ask about the image.
-  const vl = await MiniVL.load(values.dir!, { dtype: parsePrecision(values.child) });
+  const [dtype, prefill] = values.child.split('+prefill-') as [string, string | undefined];
+  const vl = await MiniVL.load(values.dir!, { dtype: parsePrecision(dtype), prefillWeights: prefill === undefined ? undefined : parsePrefillWeights(prefill) });
   const t = performance.now();
   let first = 0;
   const s = vl.chatStream({ images: values.jpeg!, question: 'Describe the image.', maxNum: 12, generation: { maxNewTokens: 1 } });

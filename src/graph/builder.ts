@@ -108,7 +108,7 @@ export class GraphBuilder {
 
   initializer(init: Omit<Initializer, 'role'> & { role?: Initializer['role'] }): Value {
     const count = init.dims.reduce((a, b) => a * b, 1);
-    const expected = count * DTYPE_BYTES[init.dtype];
+    const expected = Math.ceil(count * DTYPE_BYTES[init.dtype]); // int4: two per byte, the last one padded
     const len = init.data.kind === 'raw' ? init.data.bytes.byteLength : init.data.length;
     if (len !== expected) {
       throw new Error(`initializer ${init.name}: ${len} bytes for ${init.dtype}[${init.dims.join(',')}] (expected ${expected})`);

@@ -95,6 +95,7 @@ const descriptor = {
               values: {
                 UNDEFINED: 0, FLOAT: 1, UINT8: 2, INT8: 3, UINT16: 4, INT16: 5, INT32: 6, INT64: 7, STRING: 8,
                 BOOL: 9, FLOAT16: 10, DOUBLE: 11, UINT32: 12, UINT64: 13, COMPLEX64: 14, COMPLEX128: 15, BFLOAT16: 16,
+                INT4: 22,
               },
             },
             DataLocation: { values: { DEFAULT: 0, EXTERNAL: 1 } },
@@ -142,6 +143,7 @@ export const ModelProto = root.lookupType('onnx.ModelProto');
 /** ONNX TensorProto.DataType values. */
 export const DataType = {
   float32: 1, uint8: 2, int8: 3, int32: 6, int64: 7, bool: 9, float16: 10, float64: 11, bfloat16: 16,
+  int4: 22, // two per byte, low nibble first (bench/int4-paths.ts; no model graph stores int4)
 } as const;
 export type DType = keyof typeof DataType;
 
@@ -150,5 +152,5 @@ export const AttributeType = { FLOAT: 1, INT: 2, STRING: 3, INTS: 7 } as const;
 
 /** Bytes per element of each dtype. */
 export const DTYPE_BYTES: Record<DType, number> = {
-  float32: 4, uint8: 1, int8: 1, int32: 4, int64: 8, bool: 1, float16: 2, float64: 8, bfloat16: 2,
+  float32: 4, uint8: 1, int8: 1, int32: 4, int64: 8, bool: 1, float16: 2, float64: 8, bfloat16: 2, int4: 0.5,
 };
