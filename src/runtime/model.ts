@@ -268,9 +268,15 @@ export class Model {
       sessions = await open(visionG, decoderG);
     }
     const [vision, decoder] = sessions as [ort.InferenceSession, ort.InferenceSession];
-    const prefillDecoder = prefillG && prefillSrc
-      ? await createSession(prefillG.toBytes(), { ...sess, externalFolder: prefillSrc.externalFolder, label: `${dir} (prefill decoder graph, int8 linears)` })
-      : null;
+    let prefillDecoder: ort.InferenceSession | null = null;
+    if (prefillG && prefillSrc) {
+      prefillDecoder = await createSession(prefillG.toBytes(), { ...sess, externalFolder: prefillSrc.externalFolder, label: `${dir} (prefill decoder graph, int8 linears)` })
+        .catch(async (e: unknown) => {
+          rows?.close();
+          await Promise.all([vision.release(), decoder.release(), embedder?.release()]);
+          throw e;
+        });
+    }
     const model = new Model(dir, config, ckpt, vision, embedder, decoder, debugOutputs);
     model.prefillDecoder = prefillDecoder;
     model.prefillWeights = prefillDecoder ? opts.prefillWeights! : null;
