@@ -245,7 +245,7 @@ export class Model {
     const vision16 = plan.float16 ? toFloat16(visionG) : null;
     const decoder16 = plan.float16 ? toFloat16(decoderG, { float16Io: cacheIo }) : null;
     const weightCache = converted ? await ensureConverted(ckpt, converted, { log: opts.log }) : null;
-    const prefillCache = prefillSrc ? await ensureConverted(ckpt, prefillSrc, { log: opts.log }) : null;
+    const prefillCache = prefillSrc ? await ensureConverted(ckpt, prefillSrc, { log: opts.log, what: 'int8 prefill linears' }) : null;
     const graphSess = { ...sess, externalFolder: graphSrc.externalFolder };
     // Reduced precisions are about memory: their embedding rows come from the file (embedding-rows.ts)
     // instead of a Gather session holding the whole table (272 MB bf16 for the 1B).

@@ -75,6 +75,8 @@ export interface EnsureResult {
 export interface EnsureOptions {
   /** Progress lines (conversion is slow: minutes for a 4B model). */
   log?: (msg: string) => void;
+  /** What the entry holds, for those lines (default: the precision). */
+  what?: string;
 }
 
 /**
@@ -91,7 +93,7 @@ export async function ensureConverted(ckpt: Checkpoint, source: ConvertedWeightS
   const problem = await checkEntry(dir, want);
   const verifySeconds = (performance.now() - t0) / 1000;
   if (problem === null) return { dir, built: false, verifySeconds, buildSeconds: 0 };
-  opts.log?.(`minivl: converting weights to ${source.precision} (${problem}) into ${dir}`);
+  opts.log?.(`minivl: converting weights to ${opts.what ?? source.precision} (${problem}) into ${dir}`);
   const t1 = performance.now();
   await buildEntry(ckpt, dir, want, opts.log);
   return { dir, built: true, reason: problem, verifySeconds, buildSeconds: (performance.now() - t1) / 1000 };
