@@ -37,7 +37,7 @@ Streams the model's answer about the images to stdout (reference chat() prompt a
   --dtype P               weight precision: fp32 (default), fp16, int8 or int4 (converted once into the
                           weight cache, $MINIVL_CACHE/converted; README "Precisions")
   --prefill-weights int8  with --dtype int4: the prompt runs on an int8 copy of the LLM's linears (about
-                          twice the prefill speed of int4, decode stays int4; +0.41 GiB on the 1B)
+                          1.8× the prefill speed of int4, decode stays int4; +0.41 GiB on the 1B)
   --threads N             ONNX Runtime intra-op threads (default: all cores)
   --lora DIR              apply a LoRA adapter folder (minivl finetune's OUT/adapter) unmerged at load
   --boxes                 after the answer, print grounded boxes (pixels of image 1) as JSON on stderr

@@ -50,7 +50,7 @@ export interface ModelLoadOptions {
   /**
    * int4 on the CPU only: multi-row decoder calls (prompt prefill chunks) run on a second decoder session
    * whose LLM linears are int8 as at `dtype int8` (the u8s8 QGEMM, ~2× ORT's 4-bit kernel at hundreds of
-   * rows), one-row decode steps on the int4 weights. Costs the int8 copy's memory (1B: +0.41 GiB peak).
+   * rows), one-row decode steps on the int4 weights. Costs the int8 copy's memory (peak RSS 1B +0.41 GiB, 4B +3.4 GiB).
    */
   prefillWeights?: PrefillWeights;
   /** Converted-weight cache folder (default: defaultWeightCacheRoot()). */
