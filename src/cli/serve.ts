@@ -74,9 +74,8 @@ export async function run(argv: string[]): Promise<number> {
 
   if (v.lora !== undefined) inputDir('--lora', v.lora);
   const threads = intFlag('--threads', v.threads, { min: 1 });
-  const vl = await MiniVL.load(model, { dtype, prefillWeights, lora: v.lora, threads, warn: printWarning, log: (m) => process.stderr.write(`${m}\n`) });
-  const server = createServer(vl, {
-    modelName: v['model-name'] ?? basename(vl.dir),
+  // Every flag is checked before the (slow) model load.
+  const options = {
     apiKey: v['api-key'] ?? process.env.MINIVL_API_KEY ?? null,
     maxConcurrency: intFlag('--max-concurrency', v['max-concurrency'], { min: 1, max: 256 }),
     maxQueue: intFlag('--max-queue', v['max-queue'], { min: 0 }),
@@ -85,7 +84,9 @@ export async function run(argv: string[]): Promise<number> {
     visionCacheBytes: mb('--vision-cache-mb', v['vision-cache-mb'], 512),
     prefixCacheBytes: mb('--prefix-cache-mb', v['prefix-cache-mb'], 1024),
     prefillChunk: intFlag('--prefill-chunk', v['prefill-chunk'], { min: 1 }),
-  });
+  };
+  const vl = await MiniVL.load(model, { dtype, prefillWeights, lora: v.lora, threads, warn: printWarning, log: (m) => process.stderr.write(`${m}\n`) });
+  const server = createServer(vl, { modelName: v['model-name'] ?? basename(vl.dir), ...options });
   const host = v.host ?? '127.0.0.1';
   const url = await server.listen(host, port).catch(async (e: NodeJS.ErrnoException) => {
     await server.close(0);

@@ -1,6 +1,6 @@
 // The server over an int4 model with int8 prefill weights: concurrent requests (prefilled on the int8 copy,
 // decoded together in batches on the int4 weights) each answer as the library's chat() does alone; the CLI
-// refuses a bad --prefill-weights in one line.
+// refuses a bad --prefill-weights (or any bad flag) in one line, before loading the model.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -44,8 +44,16 @@ test('serve, int4 + int8 prefill weights: 3 concurrent requests, each = chat() a
   assert.ok(count > 0 && sum / count > 1, `mean decode batch ${sum}/${count}`);
 });
 
-test('serve --prefill-weights int4: one error line, exit 1', () => {
-  const r = spawnSync(process.execPath, [BIN, 'serve', '--model', dir, '--prefill-weights', 'int4'], { cwd: ROOT, encoding: 'utf8' });
-  assert.equal(r.status, 1);
-  assert.equal(r.stderr, "minivl: error: --prefill-weights must be int8, got 'int4'\n");
+test('serve CLI: a bad flag is one error line, exit 1, before the model loads', () => {
+  for (const [args, line] of [
+    [['--model', dir, '--prefill-weights', 'int4'], "minivl: error: --prefill-weights must be int8, got 'int4'"],
+    // A missing model folder is not reached: the flags are checked first.
+    [['--model', join(dir, 'missing'), '--max-concurrency', '0'], "minivl: error: --max-concurrency must be an integer from 1 to 256, got '0'"],
+    [['--model', join(dir, 'missing'), '--prefill-chunk', 'x'], "minivl: error: --prefill-chunk must be an integer"],
+  ] as const) {
+    const r = spawnSync(process.execPath, [BIN, 'serve', ...args], { cwd: ROOT, encoding: 'utf8' });
+    assert.equal(r.status, 1, r.stderr);
+    assert.equal(r.stderr.split('\n').length, 2, r.stderr);
+    assert.ok(r.stderr.startsWith(line), r.stderr);
+  }
 });
