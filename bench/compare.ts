@@ -21,6 +21,7 @@ import { createSession, ort } from '../src/runtime/session.ts';
 import { GraphBuilder } from '../src/graph/builder.ts';
 import { writeQwen2Gguf, type GgufType } from './compare/gguf.ts';
 import { defaultQuantPolicy } from '../src/runtime/precision.ts';
+import { splitVariant } from './variant.ts';
 
 const run = promisify(execFile);
 const { values } = parseArgs({
@@ -108,8 +109,7 @@ async function measure(engine: string): Promise<Row> {
   const opt = { cwd: root, maxBuffer: 1 << 24, timeout: 1800_000 };
   let out: string;
   if (engine.startsWith('minivl-')) {
-    // minivl-<dtype>[+prefill-<weights>]
-    const [dtype, prefillWeights] = engine.slice('minivl-'.length).split('+prefill-') as [string, string | undefined];
+    const { dtype, prefillWeights } = splitVariant(engine.slice('minivl-'.length));
     const pw = prefillWeights ? ['--prefill-weights', prefillWeights] : [];
     // The CLI from src/ (scripts/minivl-src.mjs), so the bench measures this checkout, not a stale dist/ build.
     out = (await run(process.execPath, [join(root, 'scripts/minivl-src.mjs'), 'bench', '--model', dir, '--dtype', dtype, ...pw, '--prefill', String(prefill), '--context', String(context), '--steps', String(steps), '--threads', String(threads), '--json'], opt)).stdout;

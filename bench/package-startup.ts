@@ -29,7 +29,6 @@ function time(bin: string, args: string[]): Promise<{ totalMs: number; firstByte
   });
 }
 
-
 const dir = mkdtempSync(join(tmpdir(), 'minivl-startup-'));
 try {
   const ckpt = join(dir, 'internvl2-1b');

@@ -16,7 +16,6 @@ const cpu = cpus();
 console.log(`machine: ${cpu[0]?.model ?? '?'} x${cpu.length}, node ${process.version}, sharp ${sharp.versions.sharp}, load average ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
 console.log(`input: 1920x1080 JPEG (${jpeg.length} bytes, q90 from golden wide_1920x1080.png), max_num=12, ${iters} iterations after 3 warm-up`);
 
-
 for (const engine of ['wasm', 'js'] as const) {
   setResampleEngine(engine);
   for (let i = 0; i < 3; i++) await preprocessImage(jpeg, { maxNum: 12 });

@@ -2,7 +2,7 @@
 // tokens) on a full-size checkpoint, per precision, each in its own process (peak RSS per precision),
 // alternating precisions over rounds. The JPEG is encoded here from golden/images/wide_1920x1080.png.
 //   flock /tmp/minivl-heavy.lock node --import tsx bench/ttft.ts --dir /work/ckpt/internvl2-1b [--dtypes fp32,int4,int4+prefill-int8] [--rounds 1]
-// (`P+prefill-W`: precision P with prefill weights W, MiniVLLoadOptions.prefillWeights.)
+// (`P+prefill-W`: precision P with prefill weights W, bench/variant.ts.)
 import { execFile } from 'node:child_process';
 import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,6 +11,7 @@ import sharp from 'sharp';
 import { MiniVL } from '../src/index.ts';
 import { parsePrecision, parsePrefillWeights } from '../src/runtime/precision.ts';
 import { peakRssGiB } from '../src/runtime/bench.ts';
+import { splitVariant } from './variant.ts';
 
 const { values } = parseArgs({
   options: {
@@ -25,8 +26,8 @@ const la = () => loadavg().map((x) => x.toFixed(2)).join(' ');
 
 if (values.child) {
   // One precision: load (weights converted beforehand by a warm-up load), then ask about the image.
-  const [dtype, prefill] = values.child.split('+prefill-') as [string, string | undefined];
-  const vl = await MiniVL.load(values.dir!, { dtype: parsePrecision(dtype), prefillWeights: prefill === undefined ? undefined : parsePrefillWeights(prefill) });
+  const { dtype, prefillWeights } = splitVariant(values.child);
+  const vl = await MiniVL.load(values.dir!, { dtype: parsePrecision(dtype), prefillWeights: prefillWeights === undefined ? undefined : parsePrefillWeights(prefillWeights) });
   const t = performance.now();
   let first = 0;
   const s = vl.chatStream({ images: values.jpeg!, question: 'Describe the image.', maxNum: 12, generation: { maxNewTokens: 1 } });

@@ -1,9 +1,10 @@
 // What every `minivl <cmd>` shares: flag parsing with one-line errors, --help, required flags, number
-// flags, and fail-fast checks of file arguments (before any slow work, naming the flag and the path).
+// flags, the weight flags, and fail-fast checks of file arguments (before any slow work, naming the flag and the path).
 import { statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { errnoCode, fail } from '../errors.ts';
+import { parsePrecision, parsePrefillWeights, type Precision, type PrefillWeights } from '../runtime/precision.ts';
 
 /** A command's name as typed after `minivl` and its --help text (first line: the usage line). */
 export interface CommandSpec {
@@ -68,6 +69,17 @@ export function intFlag(flag: string, s: string | undefined, range: { min: numbe
     fail(`${flag} must be ${want}, got '${s}'`);
   }
   return n;
+}
+
+/** The weight flags of chat, serve and bench (eval run takes --dtype only), for their OPTIONS. */
+export const WEIGHT_OPTIONS = { dtype: { type: 'string' }, 'prefill-weights': { type: 'string' } } as const;
+
+/** --dtype and --prefill-weights parsed; undefined where not given. */
+export function weightFlags(v: { dtype?: string; 'prefill-weights'?: string }): { dtype?: Precision; prefillWeights?: PrefillWeights } {
+  return {
+    dtype: v.dtype === undefined ? undefined : parsePrecision(v.dtype),
+    prefillWeights: v['prefill-weights'] === undefined ? undefined : parsePrefillWeights(v['prefill-weights']),
+  };
 }
 
 /** A finite number flag; undefined when not given (ranges are the library's to check). */

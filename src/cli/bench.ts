@@ -1,7 +1,6 @@
 import { runBench } from '../runtime/bench.ts';
-import { parsePrecision, parsePrefillWeights } from '../runtime/precision.ts';
 import { parseDevice } from '../runtime/device.ts';
-import { inputDir, intFlag, parseCommandArgs, printJson, printWarning, required, type CommandSpec } from './args.ts';
+import { inputDir, intFlag, parseCommandArgs, printJson, printWarning, required, weightFlags, WEIGHT_OPTIONS, type CommandSpec } from './args.ts';
 
 const CMD: CommandSpec = {
   name: 'bench',
@@ -34,8 +33,7 @@ export async function run(argv: string[]): Promise<number> {
     args: argv,
     options: {
       model: { type: 'string' },
-      dtype: { type: 'string' },
-      'prefill-weights': { type: 'string' },
+      ...WEIGHT_OPTIONS,
       device: { type: 'string' },
       tiles: { type: 'string' },
       prefill: { type: 'string' },
@@ -53,8 +51,7 @@ export async function run(argv: string[]): Promise<number> {
   const device = parseDevice(values.device ?? 'cpu');
   const result = await runBench({
     modelDir,
-    dtype: parsePrecision(values.dtype ?? 'fp32'),
-    prefillWeights: values['prefill-weights'] === undefined ? undefined : parsePrefillWeights(values['prefill-weights']),
+    ...weightFlags(values), // runBench's dtype defaults to fp32
     device,
     tiles: intFlag('--tiles', values.tiles, { min: 1, max: 64 }),
     prefill: intFlag('--prefill', values.prefill, { min: 1 }),

@@ -7,8 +7,7 @@ import { MiniVL, GenerationAbortedError, type ChatSession, type ChatStream, type
 import type { GenerationOptions } from '../generate/generate.ts';
 import { resolveSamplingOptions } from '../generate/sampling.ts';
 import { parseDevice } from '../runtime/device.ts';
-import { parsePrecision, parsePrefillWeights } from '../runtime/precision.ts';
-import { inputDir, intFlag, numFlag, outputFile, parseCommandArgs, printWarning, required, type CommandSpec } from './args.ts';
+import { inputDir, intFlag, numFlag, outputFile, parseCommandArgs, printWarning, required, weightFlags, WEIGHT_OPTIONS, type CommandSpec } from './args.ts';
 
 const CMD: CommandSpec = {
   name: 'chat',
@@ -68,8 +67,7 @@ const OPTIONS = {
   stop: { type: 'string', multiple: true },
   system: { type: 'string' },
   device: { type: 'string' },
-  dtype: { type: 'string' },
-  'prefill-weights': { type: 'string' },
+  ...WEIGHT_OPTIONS,
   threads: { type: 'string' },
   lora: { type: 'string' },
   boxes: { type: 'boolean' },
@@ -104,8 +102,7 @@ export async function run(argv: string[]): Promise<number> {
   for (const f of images) checkImageFile(f);
   if (v['dump-prompt-ids'] !== undefined) outputFile('--dump-prompt-ids', v['dump-prompt-ids']);
   const maxNum = intFlag('--max-num', v['max-num'], { min: 1, max: MAX_TILES });
-  const dtype = v.dtype === undefined ? undefined : parsePrecision(v.dtype);
-  const prefillWeights = v['prefill-weights'] === undefined ? undefined : parsePrefillWeights(v['prefill-weights']);
+  const { dtype, prefillWeights } = weightFlags(v);
   const threads = intFlag('--threads', v.threads, { min: 1 });
   const generation: GenerationOptions = {
     maxNewTokens: intFlag('--max-new-tokens', v['max-new-tokens'], { min: 1 }),

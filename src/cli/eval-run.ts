@@ -6,8 +6,7 @@ import { evalRun, parseShard } from '../eval/run.ts';
 import type { JudgeChoice } from '../eval/scoring.ts';
 import { fail } from '../errors.ts';
 import { MAX_TILES } from '../image/index.ts';
-import { parsePrecision } from '../runtime/precision.ts';
-import { inputDir, intFlag, parseCommandArgs, printJson, required, type CommandSpec } from './args.ts';
+import { inputDir, intFlag, parseCommandArgs, printJson, required, weightFlags, type CommandSpec } from './args.ts';
 
 const CMD: CommandSpec = {
   name: 'eval run',
@@ -77,7 +76,7 @@ export async function run(argv: string[]): Promise<number> {
   const dataDir = inputDir('--data', required(CMD, '--data', v.data));
   const toolkit = v.toolkit as Toolkit | undefined;
   if (toolkit !== undefined && !TOOLKITS.includes(toolkit)) fail(`--toolkit must be one of ${TOOLKITS.join(', ')}, got '${toolkit}'`);
-  const dtype = v.dtype === undefined ? undefined : parsePrecision(v.dtype);
+  const { dtype } = weightFlags(v);
   const outDir = v.out ?? resolve('eval-results', basename(resolve(model)) + (dtype && dtype !== 'fp32' ? `-${dtype}` : ''));
   const ac = new AbortController();
   const onSigint = () => {

@@ -4,8 +4,7 @@ import { basename } from 'node:path';
 import { fail } from '../errors.ts';
 import { MiniVL } from '../minivl.ts';
 import { createServer } from '../serve/server.ts';
-import { parsePrecision, parsePrefillWeights } from '../runtime/precision.ts';
-import { inputDir, intFlag, parseCommandArgs, printWarning, required, type CommandSpec } from './args.ts';
+import { inputDir, intFlag, parseCommandArgs, printWarning, required, weightFlags, WEIGHT_OPTIONS, type CommandSpec } from './args.ts';
 
 const CMD: CommandSpec = {
   name: 'serve',
@@ -42,8 +41,7 @@ const OPTIONS = {
   host: { type: 'string' },
   port: { type: 'string' },
   'model-name': { type: 'string' },
-  dtype: { type: 'string' },
-  'prefill-weights': { type: 'string' },
+  ...WEIGHT_OPTIONS,
   'api-key': { type: 'string' },
   'max-concurrency': { type: 'string' },
   'max-queue': { type: 'string' },
@@ -65,8 +63,7 @@ export async function run(argv: string[]): Promise<number> {
   if (!args) return 0;
   const v = args.values;
   const model = required(CMD, '--model', v.model);
-  const dtype = v.dtype === undefined ? undefined : parsePrecision(v.dtype);
-  const prefillWeights = v['prefill-weights'] === undefined ? undefined : parsePrefillWeights(v['prefill-weights']);
+  const { dtype, prefillWeights } = weightFlags(v);
   const port = intFlag('--port', v.port, { min: 0, max: 65535 }) ?? 8000;
   const allowDir = v['allow-dir'] === undefined ? null : realpathSync(inputDir('--allow-dir', v['allow-dir']));
   const mb = (flag: string, s: string | undefined, dflt: number) => (intFlag(flag, s, { min: 0 }) ?? dflt) * 1024 * 1024;

@@ -92,10 +92,12 @@ export interface EvalRunSummary {
   benches: BenchRunSummary[];
 }
 
-/** The settings a run uses: the reference's, with the overrides applied and listed. */
-export function effectiveSettings(bench: BenchDef, toolkit: Toolkit | undefined, o: SettingOverrides = {}): BenchSettings & { dtype?: Precision; overrides: string[] } {
+/** The settings a run uses and records: the reference's, with the overrides applied and listed. */
+export type EffectiveSettings = BenchSettings & { dtype?: Precision; overrides: string[] };
+
+export function effectiveSettings(bench: BenchDef, toolkit: Toolkit | undefined, o: SettingOverrides = {}): EffectiveSettings {
   const ref = referenceSettings(bench, toolkit);
-  const s: BenchSettings & { dtype?: Precision; overrides: string[] } = { ...ref, overrides: [] };
+  const s: EffectiveSettings = { ...ref, overrides: [] };
   if (o.maxNum !== undefined && o.maxNum !== ref.maxNum) {
     s.maxNum = o.maxNum;
     s.overrides.push(`max_num ${o.maxNum} (reference ${ref.maxNum})`);

@@ -98,7 +98,7 @@ export async function runBench(o: BenchOptions): Promise<BenchResult> {
   let t = performance.now();
   let model = await Model.load(o.modelDir, loadOpts);
   const loadS = (performance.now() - t) / 1000;
-  const convertS = [model.weightCache, model.prefillWeightCache].reduce((t, c) => t + (c?.built ? c.buildSeconds : 0), 0);
+  const convertS = [model.weightCache, model.prefillWeightCache].reduce((sum, c) => sum + (c?.built ? c.buildSeconds : 0), 0);
   await model.release();
   t = performance.now();
   model = await Model.load(o.modelDir, loadOpts);

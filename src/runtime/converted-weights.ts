@@ -39,7 +39,7 @@ function channelActivations(form: LinearForm, input: LinearInput): ChannelQuanti
     case 'channels': return 'tensor';
     case 'rows': return 'rows';
     case 'normed-channels': return input === 'normed' ? 'tensor' : null;
-    case 'normed-channels-rows': return input === 'normed' ? 'tensor' : 'rows';
+    case 'normed-channels-rows':
     case 'normed-channels-rotated': return input === 'normed' ? 'tensor' : 'rows';
   }
 }

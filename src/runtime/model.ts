@@ -250,33 +250,38 @@ export class Model {
     // Reduced precisions are about memory: their embedding rows come from the file (embedding-rows.ts)
     // instead of a Gather session holding the whole table (272 MB bf16 for the 1B).
     const rows = converted ? EmbeddingRows.open(ckpt, embedTokensName(config.llm)) : null;
-    const open = (v: GraphBuilder, d: GraphBuilder) => Promise.all([
-      createSession(v.toBytes(), { ...graphSess, label: `${dir} (vision graph)` }),
-      createSession(d.toBytes(), { ...graphSess, label: `${dir} (decoder graph)`, preferredOutputLocation: cacheOutputs ?? undefined }),
-    ]);
+    // The vision, decoder and (int4 with int8 prefill weights) prefill decoder sessions open together;
+    // when one fails, the ones that opened are released before the error goes on.
+    const open = async (v: GraphBuilder, d: GraphBuilder): Promise<[ort.InferenceSession, ort.InferenceSession, ort.InferenceSession | null]> => {
+      const settled = await Promise.allSettled([
+        createSession(v.toBytes(), { ...graphSess, label: `${dir} (vision graph)` }),
+        createSession(d.toBytes(), { ...graphSess, label: `${dir} (decoder graph)`, preferredOutputLocation: cacheOutputs ?? undefined }),
+        prefillG && prefillSrc ? createSession(prefillG.toBytes(), { ...sess, externalFolder: prefillSrc.externalFolder, label: `${dir} (prefill decoder graph, int8 linears)` }) : null,
+      ]);
+      const failed = settled.find((r) => r.status === 'rejected');
+      if (!failed) return settled.map((r) => (r as PromiseFulfilledResult<ort.InferenceSession | null>).value) as [ort.InferenceSession, ort.InferenceSession, ort.InferenceSession | null];
+      await Promise.all(settled.map((r) => (r.status === 'fulfilled' ? r.value?.release() : undefined)));
+      throw failed.reason;
+    };
     // A row lookup in the bf16 table (no bf16 kernels on WebGPU); its rows go to the decoder from JS anyway.
     const embedder = rows ? null : await createSession(embedG.toBytes(), { ...sess, device: 'cpu', label: `${dir} (embedding graph)` });
     let float16 = plan.float16;
-    let sessions: ort.InferenceSession[];
-    try {
-      sessions = await open(vision16 ?? visionG, decoder16 ?? decoderG);
-    } catch (e) {
-      // A float16 kernel the probe did not cover is missing: the float32 graphs, said once.
-      if (!float16) throw e;
-      sayFloat16Fallback(`webgpu: ${(e as Error).message}; fp16 runs the float32 kernels`, opts.warn);
-      float16 = false;
-      sessions = await open(visionG, decoderG);
-    }
-    const [vision, decoder] = sessions as [ort.InferenceSession, ort.InferenceSession];
-    let prefillDecoder: ort.InferenceSession | null = null;
-    if (prefillG && prefillSrc) {
-      prefillDecoder = await createSession(prefillG.toBytes(), { ...sess, externalFolder: prefillSrc.externalFolder, label: `${dir} (prefill decoder graph, int8 linears)` })
-        .catch(async (e: unknown) => {
-          rows?.close();
-          await Promise.all([vision.release(), decoder.release(), embedder?.release()]);
-          throw e;
-        });
-    }
+    const openWithFallback = async () => {
+      try {
+        return await open(vision16 ?? visionG, decoder16 ?? decoderG);
+      } catch (e) {
+        // A float16 kernel the probe did not cover is missing: the float32 graphs, said once.
+        if (!float16) throw e;
+        sayFloat16Fallback(`webgpu: ${(e as Error).message}; fp16 runs the float32 kernels`, opts.warn);
+        float16 = false;
+        return open(visionG, decoderG);
+      }
+    };
+    const [vision, decoder, prefillDecoder] = await openWithFallback().catch(async (e: unknown) => {
+      rows?.close();
+      await embedder?.release();
+      throw e;
+    });
     const model = new Model(dir, config, ckpt, vision, embedder, decoder, debugOutputs);
     model.prefillDecoder = prefillDecoder;
     model.prefillWeights = prefillDecoder ? opts.prefillWeights! : null;
