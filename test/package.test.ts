@@ -1,10 +1,10 @@
 // The published package as a user gets it: `npm pack` (prepack builds dist/), the tarball installed
 // into an empty folder outside the checkout, offline; there the CLI, the README's first command (with no
-// ../shared beside it), a plain .mjs and a strict TypeScript consumer must work. Also lints the
+// ../shared beside it), `minivl serve` with its web page, a plain .mjs and a strict TypeScript consumer must work. Also lints the
 // tarball with publint and @arethetypeswrong/cli.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync, type SpawnSyncOptions } from 'node:child_process';
+import { spawn, spawnSync, type SpawnSyncOptions } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { publint } from 'publint';
@@ -49,7 +49,7 @@ test('npm pack → offline install in an empty folder: CLI, README main command,
   assert.equal(packed.status, 0, packed.stderr);
   const [info] = JSON.parse(packed.stdout.slice(packed.stdout.indexOf('['))) as [{ filename: string; size: number; files: { path: string }[] }];
   const files = info.files.map((f) => f.path);
-  for (const f of ['bin/minivl.mjs', 'dist/index.js', 'dist/index.d.ts', 'dist/cli/main.js', 'assets/demo.png', 'examples/chat.mjs', 'README.md']) assert.ok(files.includes(f), f);
+  for (const f of ['bin/minivl.mjs', 'dist/index.js', 'dist/index.d.ts', 'dist/cli/main.js', 'dist/serve/web/index.html', 'dist/serve/web/app.js', 'dist/serve/web/style.css', 'assets/demo.png', 'examples/chat.mjs', 'README.md']) assert.ok(files.includes(f), f);
   assert.deepEqual(files.filter((f) => /^(test|bench|scripts)\//.test(f) || /golden|\.test\.ts$/.test(f)), []);
   const tarball = join(root, info.filename);
 
@@ -101,6 +101,31 @@ await vl.release();
   const answer = JSON.parse(mjs.stdout) as { text: string; tokens: number; promptTokens: number };
   assert.ok(answer.text.length > 0 && answer.tokens >= 1 && answer.tokens <= 8, mjs.stdout);
   assert.ok(answer.promptTokens > 256, 'one tile of image tokens and the question');
+
+  // `minivl serve` as installed: the web page (read next to the compiled server) and the API answer.
+  // (The package's bin run by node itself: npx would not pass SIGTERM on to it.)
+  const server = spawn(process.execPath, ['node_modules/minivl/bin/minivl.mjs', 'serve', '--model', ckpt, '--port', '0'], { cwd: app, env, stdio: ['ignore', 'ignore', 'pipe'] });
+  try {
+    let stderr = '';
+    const url = await new Promise<string>((resolve, reject) => {
+      server.stderr.on('data', (d: Buffer) => {
+        stderr += String(d);
+        const m = / at (http:\/\/\S+) /.exec(stderr);
+        if (m) resolve(m[1]!);
+      });
+      server.once('exit', (code) => reject(new Error(`serve exited ${code}: ${stderr}`)));
+    });
+    const page = await fetch(`${url}/`);
+    assert.equal(page.status, 200);
+    assert.match(await page.text(), /<html/i);
+    assert.equal((await fetch(`${url}/app.js`)).status, 200);
+    const models = (await (await fetch(`${url}/v1/models`)).json()) as { data: { id: string }[] };
+    assert.deepEqual(models.data.map((m) => m.id), ['ckpt']);
+  } finally {
+    const exited = new Promise((resolve) => server.once('exit', resolve));
+    server.kill('SIGTERM');
+    await exited;
+  }
 
   // The examples, as shipped (they import 'minivl' by name, which resolves to the package itself), on a
   // one-tile image so that each stays a second or two.
